@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+// harmoq — a verification suite and calibrator for HarmoQ post-training quantization
+// of super-resolution transformers. See README.md and Proofs/README.md.
+import PackageDescription
+
+/// Numeric targets are compiled with -O even in debug builds: the unit tests run real
+/// model forwards and covariance solves, which are 10–1000× slower at -Onone.
+let optimizedInDebug: [SwiftSetting] = [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .swiftLanguageMode(.v5),
+]
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "harmoq",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "HarmoQ", targets: ["HarmoQ"]),
+        .library(name: "SREngine", targets: ["SREngine"]),
+        .executable(name: "harmoq", targets: ["harmoq"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: - Core (never imports GSL)
+        /// Quantizers, observers, statistics, solvers, calibration (Algorithm 1).
+        .target(name: "HarmoQ", swiftSettings: optimizedInDebug),
+        /// Fast float32 kernels in C (runtime ISA dispatch with target_clones) + slow references.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast"])]),
+        /// libpng (Debian libpng-dev).
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        /// Tensors, safetensors / .pth loaders, PNG/BMP, MATLAB bicubic, PSNR/SSIM.
+        .target(name: "SRIO", dependencies: ["CPNG"], swiftSettings: optimizedInDebug),
+        /// SwinIR-light and DAT-light inference with named quantization sites.
+        .target(name: "SREngine", dependencies: ["SRIO", "HarmoQ", "CKernels"], swiftSettings: optimizedInDebug),
+
+        // MARK: - Independent oracle (never imports the core)
+        .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
+        .target(name: "GSLOracle", dependencies: ["CGSL"], swiftSettings: v5),
+
+        // MARK: - Checks and CLI (link both)
+        .target(name: "HarmoQChecks", dependencies: ["HarmoQ", "GSLOracle", "SREngine", "SRIO"],
+                swiftSettings: optimizedInDebug),
+        .executableTarget(name: "harmoq", dependencies: [
+            "HarmoQ", "SREngine", "SRIO", "HarmoQChecks", "GSLOracle",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
+
+        // MARK: - Tests (Swift Testing; run with --disable-xctest)
+        .testTarget(name: "HarmoQTests", dependencies: [
+            "HarmoQ", .product(name: "PropertyBased", package: "swift-property-based"),
+        ], swiftSettings: v5),
+        .testTarget(name: "OracleTests", dependencies: [
+            "GSLOracle", "HarmoQ", .product(name: "PropertyBased", package: "swift-property-based"),
+        ], swiftSettings: v5),
+        .testTarget(name: "CheckTests", dependencies: ["HarmoQChecks", "HarmoQ", "GSLOracle"], swiftSettings: v5),
+        .testTarget(name: "EngineTests", dependencies: ["SREngine", "SRIO", "HarmoQ", "CKernels",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ], swiftSettings: v5),
+        .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], swiftSettings: v5),
+    ]
+)

@@ -1,0 +1,2 @@
+// HarmoQ core: quantizers, observers, statistics, solvers, calibration. Never imports GSL.
+

@@ -1,0 +1,3 @@
+import HarmoQ
+import GSLOracle
+

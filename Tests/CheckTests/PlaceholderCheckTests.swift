@@ -1,0 +1,3 @@
+import Testing
+
+@Test func CheckTestsBuilds() { #expect(Bool(true)) }

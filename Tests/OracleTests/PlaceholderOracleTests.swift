@@ -1,0 +1,3 @@
+import Testing
+
+@Test func OracleTestsBuilds() { #expect(Bool(true)) }
