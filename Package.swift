@@ -36,15 +36,18 @@ let package = Package(
         /// SwinIR-light and DAT-light inference with named quantization sites.
         .target(name: "SREngine", dependencies: ["SRIO", "HarmoQ", "CKernels"], swiftSettings: optimizedInDebug),
 
+        /// Model-level calibration: HarmoQ Algorithm 1 and baselines over every site of a model; QPARAMS files.
+        .target(name: "SRCalibration", dependencies: ["HarmoQ", "SREngine", "SRIO"], swiftSettings: optimizedInDebug),
+
         // MARK: - Independent oracle (never imports the core)
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .target(name: "GSLOracle", dependencies: ["CGSL"], swiftSettings: v5),
 
         // MARK: - Checks and CLI (link both)
-        .target(name: "HarmoQChecks", dependencies: ["HarmoQ", "GSLOracle", "SREngine", "SRIO"],
+        .target(name: "HarmoQChecks", dependencies: ["HarmoQ", "GSLOracle", "SREngine", "SRIO", "SRCalibration"],
                 swiftSettings: optimizedInDebug),
         .executableTarget(name: "harmoq", dependencies: [
-            "HarmoQ", "SREngine", "SRIO", "HarmoQChecks", "GSLOracle",
+            "HarmoQ", "SREngine", "SRIO", "SRCalibration", "HarmoQChecks", "GSLOracle",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
@@ -57,6 +60,9 @@ let package = Package(
         ], swiftSettings: v5),
         .testTarget(name: "CheckTests", dependencies: ["HarmoQChecks", "HarmoQ", "GSLOracle"], swiftSettings: v5),
         .testTarget(name: "EngineTests", dependencies: ["SREngine", "SRIO", "HarmoQ", "CKernels",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ], swiftSettings: v5),
+        .testTarget(name: "CalibrationTests", dependencies: ["SRCalibration", "SREngine", "SRIO", "HarmoQ",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], swiftSettings: v5),

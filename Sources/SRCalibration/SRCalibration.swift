@@ -1,0 +1,4 @@
+import HarmoQ
+import SREngine
+import SRIO
+
