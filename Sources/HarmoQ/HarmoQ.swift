@@ -1,2 +1,0 @@
-// HarmoQ core: quantizers, observers, statistics, solvers, calibration. Never imports GSL.
-
