@@ -46,8 +46,11 @@ let package = Package(
         // MARK: - Checks and CLI (link both)
         .target(name: "HarmoQChecks", dependencies: ["HarmoQ", "GSLOracle", "SREngine", "SRIO", "SRCalibration"],
                 swiftSettings: optimizedInDebug),
+        /// Golden-file regression: producers, manifest, compare with tolerances, explicit update with a reason.
+        .target(name: "HarmoQGolden", dependencies: ["HarmoQ", "HarmoQChecks", "SREngine", "SRIO", "SRCalibration"],
+                swiftSettings: optimizedInDebug),
         .executableTarget(name: "harmoq", dependencies: [
-            "HarmoQ", "SREngine", "SRIO", "SRCalibration", "HarmoQChecks", "GSLOracle",
+            "HarmoQ", "SREngine", "SRIO", "SRCalibration", "HarmoQChecks", "HarmoQGolden", "GSLOracle",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "CalibrationTests", dependencies: ["SRCalibration", "SREngine", "SRIO", "HarmoQ",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
+        .testTarget(name: "GoldenTests", dependencies: ["HarmoQGolden", "HarmoQ"], swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], swiftSettings: v5),
     ]
 )
