@@ -39,6 +39,11 @@ let package = Package(
         /// Model-level calibration: HarmoQ Algorithm 1 and baselines over every site of a model; QPARAMS files.
         .target(name: "SRCalibration", dependencies: ["HarmoQ", "SREngine", "SRIO"], swiftSettings: optimizedInDebug),
 
+        /// Integer execution: int8 GEMM kernels (VNNI / AVX2 / reference, chosen at run time) and low-bit unpacking.
+        .target(name: "CIntKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        /// Packed low-bit weights, integer linear sites, parity with fake quantization.
+        .target(name: "SRInteger", dependencies: ["HarmoQ", "SRIO", "SREngine", "CIntKernels"], swiftSettings: optimizedInDebug),
+
         // MARK: - Independent oracle (never imports the core)
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .target(name: "GSLOracle", dependencies: ["CGSL"], swiftSettings: v5),
@@ -50,7 +55,7 @@ let package = Package(
         .target(name: "HarmoQGolden", dependencies: ["HarmoQ", "HarmoQChecks", "SREngine", "SRIO", "SRCalibration"],
                 swiftSettings: optimizedInDebug),
         .executableTarget(name: "harmoq", dependencies: [
-            "HarmoQ", "SREngine", "SRIO", "SRCalibration", "HarmoQChecks", "HarmoQGolden", "GSLOracle",
+            "HarmoQ", "SREngine", "SRIO", "SRCalibration", "SRInteger", "HarmoQChecks", "HarmoQGolden", "GSLOracle",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
@@ -69,6 +74,9 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "GoldenTests", dependencies: ["HarmoQGolden", "HarmoQ"], swiftSettings: v5),
+        .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ], swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], swiftSettings: v5),
     ]
 )

@@ -1,0 +1,4 @@
+#ifndef CINTKERNELS_H
+#define CINTKERNELS_H
+int cintkernels_version(void);
+#endif

@@ -1,0 +1,2 @@
+#include "cintkernels.h"
+int cintkernels_version(void) { return 1; }

@@ -1,0 +1,4 @@
+import HarmoQ
+import SRIO
+import SREngine
+import CIntKernels
