@@ -1,0 +1,12 @@
+// swift-tools-version: 6.1
+// libFuzzer targets for harmoq's parsers. Built only by ci/fuzz.sh:
+//   swift build -c release --package-path Tests/Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+import PackageDescription
+
+let package = Package(
+    name: "harmoq-fuzz",
+    dependencies: [.package(name: "harmoq", path: "../..")],
+    targets: [
+        .executableTarget(name: "FuzzSafeTensors", dependencies: [.product(name: "SREngine", package: "harmoq")]),
+    ]
+)
