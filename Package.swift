@@ -77,6 +77,6 @@ let package = Package(
         .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
-        .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], swiftSettings: v5),
+        .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], exclude: ["Fixtures"], swiftSettings: v5),
     ]
 )

@@ -1,6 +1,52 @@
 import ArgumentParser
+import Foundation
+import SREngine
+import SRIO
 
+/// `harmoq eval --model FILE --set DIR --scale S [--json PATH] [--limit N]`
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "(not built yet)")
-    func run() throws { throw CLIError("harmoq eval: not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a model on a benchmark set: per-image and mean PSNR/SSIM on Y (official SwinIR/BasicSR protocol).",
+        discussion: "LR images come from DIR/LR_bicubic/X<S>/<name>x<S>.png, or are made from DIR/HR with MATLAB bicubic when absent. "
+            + "HR is cropped to LR size × S; metrics use border S. Progress goes to stderr when stderr is a terminal.")
+
+    @Option(help: "Model weights: .safetensors or PyTorch .pth (DAT-light or SwinIR-light; architecture and scale read from the keys).")
+    var model: String
+
+    @Option(help: "Benchmark folder holding HR/ and optionally LR_bicubic/X<S>/, e.g. ../shared/data/Set5.")
+    var set: String
+
+    @Option(help: "Upscaling factor S (2, 3 or 4); must equal the model's scale.")
+    var scale: Int
+
+    @Option(help: "Also write the report (per-image values, means, timings, protocol) as JSON to this path, atomically.")
+    var json: String?
+
+    @Option(help: "Evaluate only the first N images (by file name).")
+    var limit: Int?
+
+    func run() throws {
+        let net: any SRModel
+        do { net = try ModelLoader.load(path: model) } catch { throw CLIError("harmoq eval: \(error)") }
+        guard net.scale == scale else {
+            throw CLIError("harmoq eval: --scale \(scale) does not match the model's scale \(net.scale) (\(model))")
+        }
+        let report: EvalReport
+        do {
+            let bench = try BenchmarkSet.load(dir: set, scale: scale)
+            let showProgress = isatty(STDERR_FILENO) == 1
+            report = try SREvaluation.run(set: bench, scale: scale, limit: limit,
+                                          upscale: { try net.forward($0) },
+                                          progress: showProgress ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil)
+        } catch let e as IOError {
+            throw CLIError("harmoq eval: \(e.message)")
+        } catch {
+            throw CLIError("harmoq eval: \(error)")
+        }
+        print(report.text())
+        if let path = json {
+            do { try AtomicFile.write(try report.jsonData(), to: path) } catch { throw CLIError("harmoq eval: cannot write \(path): \(error)") }
+        }
+    }
 }
