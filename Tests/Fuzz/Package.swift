@@ -8,5 +8,9 @@ let package = Package(
     dependencies: [.package(name: "harmoq", path: "../..")],
     targets: [
         .executableTarget(name: "FuzzSafeTensors", dependencies: [.product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzPickle", dependencies: [.product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzPTH", dependencies: [.product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzPNG", dependencies: [.product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzBMP", dependencies: [.product(name: "SREngine", package: "harmoq")]),
     ]
 )
