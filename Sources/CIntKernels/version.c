@@ -1,2 +1,2 @@
 #include "cintkernels.h"
-int cintkernels_version(void) { return 1; }
+int cintkernels_version(void) { return 2; }

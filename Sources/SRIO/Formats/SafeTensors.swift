@@ -14,6 +14,12 @@ public enum SafeTensors {
         public var shape: [Int]
         /// Raw little-endian bytes as stored.
         public var bytes: [UInt8]
+
+        public init(dtype: String, shape: [Int], bytes: [UInt8]) {
+            self.dtype = dtype
+            self.shape = shape
+            self.bytes = bytes
+        }
     }
 
     public struct File: Sendable {

@@ -1,4 +1,0 @@
-import HarmoQ
-import SRIO
-import SREngine
-import CIntKernels
