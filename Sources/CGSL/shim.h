@@ -12,4 +12,5 @@
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_multifit.h>
 #include <gsl/gsl_sf_erf.h>
+#include <gsl/gsl_cdf.h>
 #endif

@@ -49,7 +49,8 @@ public enum Cholesky {
         var lOpt = factor(a, jitter: j)
         if lOpt == nil {
             let meanDiag = n > 0 ? (0..<n).reduce(0.0) { $0 + abs(a[$1, $1]) } / Double(n) : 1
-            j = Swift.max(jitter, 1e-12 * Swift.max(meanDiag, Double.leastNormalMagnitude))
+            // relative to the diagonal's scale; an all-zero diagonal gets an absolute 1e-12 start
+            j = Swift.max(jitter, 1e-12 * (meanDiag > 0 ? meanDiag : 1))
             while lOpt == nil && escalations < 12 {
                 lOpt = factor(a, jitter: j)
                 if lOpt == nil { j *= 10; escalations += 1 }
@@ -59,6 +60,9 @@ public enum Cholesky {
             throw QuantError("Cholesky.solve: matrix is not positive definite even with jitter \(j) (\(escalations) escalations)")
         }
         let x = substitute(l, b)
+        guard x.data.allSatisfy({ $0.isFinite }) else {
+            throw QuantError("Cholesky.solve: solution overflowed (jitter \(j), \(escalations) escalations); the matrix is numerically singular at this scale")
+        }
         var aj = a
         for i in 0..<n { aj[i, i] += j }
         let r = aj * x - b

@@ -19,7 +19,7 @@ public struct QuantizerConformance: Checker {
          ("reference", "#inputs where code(x) differs from the Float64 reference, inputs within max(1e-4, 4|v|ε_f) of a tie excluded"),
          ("codes-roundtrip", "#inputs where dequantize(code(x)) and fakeQuant(x) differ in any bit"),
          ("idempotence / monotonicity / zero / equivariance / channels", "#violations of the invariant"),
-         ("half-step", "max over in-range x of |Q(x) − x| / (Δ/2); expect < 1 + 8ε_f"),
+         ("half-step", "max over in-range x of |Q(x) − x| / (Δ/2); expect < 1 + (2·2^(b−1) + 8)·ε_f (Float32 rounding of v = x/Δ and of q·Δ, |v| ≤ 2^(b−1))"),
          ("derivative-exact", "#points (away from kinks) where ∂x̂/∂α, ∂x̂/∂β differ from central FD of the Float64 reference by > 1e-3 rel"),
          ("derivative-ste", "#points where the STE derivative differs from the LSQ formula (Float64) by > 1e-4")]
     }
@@ -155,7 +155,7 @@ public struct QuantizerConformance: Checker {
                 if scheme == .symmetric { count("zero", "", zero, params) }
                 if bits >= 2 {
                     out.append(CheckResult(claim: id, ratio: "half-step", formula: "", value: worstHalf,
-                                           threshold: 1 + 8 * Thresholds.epsFloat, epsilon: Thresholds.epsFloat,
+                                           threshold: 1 + Double(2 * (1 << (bits - 1)) + 8) * Thresholds.epsFloat, epsilon: Thresholds.epsFloat,
                                            parameters: params + [("seed", seedText(seed))], expectation: .holds))
                 }
                 // derivatives vs central finite differences of the Float64 reference (away from kinks)

@@ -1,3 +1,0 @@
-import HarmoQ
-import GSLOracle
-

@@ -1,0 +1,4 @@
+import HarmoQChecks
+import Testing
+
+@Test func t5ReproducesItsProof() throws { try expectCheckerReproducesItsProof("T5") }

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func OracleTestsBuilds() { #expect(Bool(true)) }
