@@ -1,6 +1,173 @@
 import ArgumentParser
+import Foundation
+import HarmoQ
+import SRCalibration
 
+/// `harmoq calibrate`: HarmoQ (paper-literal or corrected) or a baseline over every site of a model → QPARAMS.
 struct Calibrate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "calibrate", abstract: "(not built yet)")
-    func run() throws { throw CLIError("harmoq calibrate: not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Calibrate a model with HarmoQ (Algorithm 1) or a baseline and write a QPARAMS file (+ .json sidecar).",
+        discussion: """
+        Sites are calibrated in execution order on the inputs produced by the already-quantized prefix (--fp-inputs: FP \
+        inputs). Progress and a per-layer L_total before/after go to stderr. Example:
+          harmoq calibrate --model ../shared/models/dat-light-x2.safetensors --method harmoq --bits w4a4 --out dat-x2-w4a4.qparams
+        """)
+
+    @Option(help: "Model weights (.safetensors or .pth): DAT-light or SwinIR-light.")
+    var model: String
+
+    @Option(help: "harmoq (corrected variant) | harmoq-literal (formulas as printed) | minmax | percentile | dobi | mse | 2dquant-scheme (per-tensor affine MinMax).")
+    var method: String = "harmoq"
+
+    @Option(help: "Bit widths as wNaM, e.g. w4a4, w3a3, w2a2, w8a8; 32 leaves a side in float (w4a32 = weights only; baselines only).")
+    var bits: String = "w4a4"
+
+    @Option(help: "Comma-separated HarmoQ steps to switch off: src, hso, abr (Table 2 ablation).")
+    var ablate: String = ""
+
+    @Option(help: "SRC projection H: identity | laplacian | sobel | dct | learned | random (default: identity for harmoq, laplacian for harmoq-literal).")
+    var projection: String?
+
+    @Option(help: "Axis H acts on: tokens (spatial filter on the token grid) | channels (default: tokens for harmoq, channels for harmoq-literal).")
+    var projectionAxis: String?
+
+    @Option(help: "SRC regressor: fp (objective (3) as printed) | quantized (deployment-consistent; harmoq default).")
+    var srcRegressor: String?
+
+    @Option(help: "λ of SRC (paper: 1e-2).")
+    var lambda: Double = 1e-2
+
+    @Option(help: "ABR iterations per linear site (paper: 3000; warm-up is 10% of them, capped at the paper's 300). The default 300 keeps a full DAT-light ×2 W4A4 calibration within 10 minutes on 2 cores.")
+    var iterations: Int = 300
+
+    @Option(help: "Rows (tokens) per site that ABR optimises on and losses are reported on (seeded subset).")
+    var refinementRows: Int = 1024
+
+    @Option(help: "ABR gradient: ste (paper) | exact (a.e. derivative of the real quantizer).")
+    var gradient: String = "ste"
+
+    @Flag(help: "ABR: roll back and halve the learning rate whenever the loss rises (the paper's rule applied to every increase).")
+    var abrRollback = false
+
+    @Option(help: "Percentile p for --method percentile (upper/lower p-th percentiles).")
+    var percentile: Double = 99.99
+
+    @Flag(help: "DOBI: one-direction search (lower bound fixed) instead of the code-faithful two-sided shrink.")
+    var oneDirection = false
+
+    @Option(help: "Number of 64×64 LR calibration patches (2DQuant default 32).")
+    var patches: Int = 32
+
+    @Option(help: "Seed for patch drawing and every random choice of the calibration.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Folder of ../shared (for the default calibration sources DIV2K-calib and T91).")
+    var shared: String = "../shared"
+
+    @Option(help: "Comma-separated calibration image folders (default: <shared>/data/DIV2K-calib,<shared>/data/train/T91). Benchmark sets are refused.")
+    var sources: String?
+
+    @Flag(help: "Calibrate every site on FP inputs instead of the already-quantized prefix.")
+    var fpInputs = false
+
+    @Option(help: "Calibrate only the first N sites in execution order (the rest stay float; for quick tests).")
+    var siteLimit: Int?
+
+    @Option(help: "Output QPARAMS path (safetensors; the sidecar is written to <path>.json).")
+    var out: String
+
+    @Option(help: "Also write a JSON report with the wall time and peak memory of this run.")
+    var report: String?
+
+    func run() throws {
+        let (wb, ab) = try CalibrationCLI.parseBits(bits)
+        let m = try CalibrationCLI.method(name: method, percentile: percentile, oneDirection: oneDirection, ablate: ablate,
+                                          projection: projection, projectionAxis: projectionAxis, srcRegressor: srcRegressor,
+                                          lambda: lambda, iterations: iterations, refinementRows: refinementRows, gradient: gradient,
+                                          abrRollback: abrRollback, seed: seed)
+        var options = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
+        options.fpInputs = fpInputs
+        options.seed = seed
+        options.siteLimit = siteLimit
+        guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
+        let srcs = sources.map { $0.split(separator: ",").map(String.init) } ?? [shared + "/data/DIV2K-calib", shared + "/data/train/T91"]
+        var req = CalibrationRun.Request(modelPath: model, options: options, sources: srcs, toolVersion: HarmoqVersion.string)
+        req.patchCount = patches
+        req.patchSeed = seed
+        let outcome: CalibrationRun.Outcome
+        do { outcome = try CalibrationRun.run(req) { CalibrationCLI.stderr($0) } } catch let e as QuantError { throw CLIError(e.description) }
+        try outcome.qparams.write(to: out)
+        let mem = outcome.peakMemoryMiB.map { String(format: ", peak memory %.0f MiB", $0) } ?? ""
+        CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s%@", out, outcome.qparams.sites.count, outcome.seconds, mem))
+        if let report {
+            let obj: [String: Any] = ["qparams": out, "method": m.name, "bits": bits, "seconds": outcome.seconds,
+                                      "peakMemoryMiB": outcome.peakMemoryMiB ?? NSNull(), "patches": patches, "sites": outcome.qparams.sites.count]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: report))
+        }
+    }
+}
+
+/// Parsing shared by `calibrate` and `tables`.
+enum CalibrationCLI {
+    static func stderr(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+    static func parseBits(_ s: String) throws -> (Int, Int) {
+        let l = s.lowercased()
+        guard l.hasPrefix("w"), let a = l.firstIndex(of: "a"),
+              let w = Int(l[l.index(after: l.startIndex)..<a]), let x = Int(l[l.index(after: a)...]) else {
+            throw CLIError("--bits must look like w4a4 (weights 4 bits, activations 4 bits), got '\(s)'")
+        }
+        for b in [w, x] where !((1...16).contains(b) || b == 32) { throw CLIError("--bits: \(b) bits is not supported (1…16, or 32 for float)") }
+        return (w, x)
+    }
+
+    static func method(name: String, percentile: Double = 99.99, oneDirection: Bool = false, ablate: String = "",
+                       projection: String? = nil, projectionAxis: String? = nil, srcRegressor: String? = nil,
+                       lambda: Double = 1e-2, iterations: Int = 3000, refinementRows: Int = 1024, gradient: String = "ste",
+                       abrRollback: Bool = false, seed: UInt64 = 0) throws -> CalibrationMethod {
+        switch name {
+        case "minmax": return .minMax
+        case "percentile": return .percentile(percentile)
+        case "dobi": return .dobi(oneDirection: oneDirection)
+        case "mse": return .mseSearch
+        case "2dquant-scheme": return .twoDQuantScheme
+        case "harmoq", "harmoq-literal":
+            var c = name == "harmoq" ? HarmoQConfig.corrected() : HarmoQConfig.paperLiteral()
+            for step in ablate.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !step.isEmpty {
+                switch step {
+                case "src": c.useSRC = false
+                case "hso": c.useHSO = false
+                case "abr": c.useABR = false
+                default: throw CLIError("--ablate: unknown step '\(step)' (use src, hso, abr)")
+                }
+            }
+            if let p = projection {
+                guard let k = ProjectionKind(rawValue: p) else { throw CLIError("--projection must be one of \(ProjectionKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(p)'") }
+                c.projection = k
+            }
+            if let a = projectionAxis {
+                guard let k = ProjectionAxis(rawValue: a) else { throw CLIError("--projection-axis must be tokens or channels, got '\(a)'") }
+                c.projectionAxis = k
+            }
+            if let r = srcRegressor {
+                switch r { case "fp": c.srcRegressor = .fullPrecision; case "quantized": c.srcRegressor = .quantized
+                default: throw CLIError("--src-regressor must be fp or quantized, got '\(r)'") }
+            }
+            guard let g = GradientMode(rawValue: gradient) else { throw CLIError("--gradient must be ste or exact, got '\(gradient)'") }
+            c.gradientMode = g
+            c.lambda = lambda
+            guard iterations >= 0 else { throw CLIError("--iterations must be ≥ 0, got \(iterations)") }
+            c.iterations = iterations
+            c.warmupIterations = Swift.min(300, iterations / 10)
+            c.refinementRows = refinementRows
+            if abrRollback { c.rollbackOnIncrease = true }
+            c.seed = seed
+            do { try c.validate() } catch let e as QuantError { throw CLIError(e.description) }
+            return .harmoq(c)
+        default:
+            throw CLIError("--method must be harmoq, harmoq-literal, minmax, percentile, dobi, mse or 2dquant-scheme, got '\(name)'")
+        }
+    }
 }

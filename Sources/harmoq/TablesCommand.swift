@@ -1,6 +1,66 @@
 import ArgumentParser
+import Foundation
+import SRCalibration
+import SRIO
 
+/// `harmoq tables`: regenerate Tables 1–3 and the O1 table on DAT-light (Markdown + JSON).
 struct Tables: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tables", abstract: "(not built yet)")
-    func run() throws { throw CLIError("harmoq tables: not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "tables",
+        abstract: "Regenerate the paper's Tables 1–3 and the O1 table on DAT-light (Markdown + JSON).",
+        discussion: """
+        Every cell calibrates DAT-light with one method (all sites, quantized-prefix inputs) and evaluates it on the \
+        benchmark sets. --quick: ×2, Set5, 2 patches, 40 ABR iterations, W4A4 in Table 1 (a few minutes on 2 cores); \
+        the default (full) run: ×2 and ×4, Set5 + Set14, W2/W3/W4/W8, 32 patches, 300 iterations (hours).
+        """)
+
+    @Flag(help: "Small run (×2, Set5, 2 patches, 40 ABR iterations, Table 1 at W4A4 only); the Markdown header says what ran.")
+    var quick = false
+
+    @Option(help: "Comma-separated tables to make: 1, 2, 3, O1 (default all).")
+    var only: String?
+
+    @Option(help: "Folder of ../shared (models and data).")
+    var shared: String = "../shared"
+
+    @Option(help: "Output prefix: writes <prefix>.md and <prefix>.json.")
+    var out: String = "docs/tables"
+
+    @Option(help: "Override the number of calibration patches.")
+    var patches: Int?
+
+    @Option(help: "Override the ABR iterations per linear site.")
+    var iterations: Int?
+
+    @Option(help: "Evaluate only the first N images of each set.")
+    var limit: Int?
+
+    @Option(help: "Instead of making tables, evaluate this existing QPARAMS file on the run's sets (Set5 with --quick) and print PSNR/SSIM.")
+    var evaluate: String?
+
+    func run() throws {
+        if let path = evaluate {
+            let sets = quick ? ["Set5"] : ["Set5", "Set14"]
+            for (name, p, s) in try PaperTables.evaluate(qparamsPath: path, shared: shared, sets: sets, limit: limit, log: { CalibrationCLI.stderr($0) }) {
+                print(String(format: "%@ PSNR %.4f SSIM %.5f (%@)", name, p, s, path))
+            }
+            return
+        }
+        var spec = quick ? PaperTables.Spec.quick : PaperTables.Spec.full
+        if let only { spec.tables = only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() == "O1" ? "O1" : String($0) } }
+        for t in spec.tables where !["1", "2", "3", "O1"].contains(t) { throw CLIError("--only: unknown table '\(t)' (use 1, 2, 3, O1)") }
+        if let patches { guard patches >= 1 else { throw CLIError("--patches must be ≥ 1") }; spec.patches = patches }
+        if let iterations { guard iterations >= 0 else { throw CLIError("--iterations must be ≥ 0") }; spec.iterations = iterations }
+        if let limit { guard limit >= 1 else { throw CLIError("--limit must be ≥ 1") }; spec.imageLimit = limit }
+        let command = "harmoq tables" + CommandLine.arguments.dropFirst(2).map { " " + $0 }.joined()
+        let cells = try PaperTables.run(spec: spec, shared: shared) { CalibrationCLI.stderr($0) }
+        let md = PaperTables.markdown(cells, spec: spec, command: command)
+        try AtomicFile.write(md, to: out + ".md")
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        struct Doc: Codable { let command: String; let spec: PaperTables.Spec; let cells: [PaperTables.Cell] }
+        try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: out + ".json")
+        CalibrationCLI.stderr("wrote \(out).md and \(out).json (\(cells.count) cells)")
+        print(md)
+    }
 }

@@ -1,0 +1,101 @@
+/// One linear site to calibrate: the FP weight W₀ (m×d, row-major; row = output channel) and samples of the input
+/// the layer receives (n×d), optionally laid out on a token grid (needed by token-axis projections).
+public struct LayerProblem: Sendable {
+    public var weight: [Float]
+    public var outputs: Int
+    public var inputs: Int
+    public var samples: [Float]
+    public var rows: Int
+    public var grid: TokenGrid?
+
+    public init(weight: [Float], outputs m: Int, inputs d: Int, samples: [Float], rows n: Int, grid: TokenGrid? = nil) throws {
+        guard m > 0, d > 0 else { throw QuantError("LayerProblem: weight must be non-empty, got \(m)×\(d)") }
+        guard weight.count == m * d else { throw QuantError("LayerProblem: weight has \(weight.count) values, expected \(m)×\(d)") }
+        guard n > 0, samples.count == n * d else { throw QuantError("LayerProblem: samples have \(samples.count) values, expected \(n)×\(d) with n > 0") }
+        if let g = grid, g.tokens != n { throw QuantError("LayerProblem: grid has \(g.tokens) tokens, samples have \(n) rows") }
+        try Quantizer.validate(weight, what: "layer weight")
+        try Quantizer.validate(samples, what: "layer input samples")
+        self.weight = weight; outputs = m; inputs = d; self.samples = samples; rows = n; self.grid = grid
+    }
+
+    /// A deterministic subset of `count` rows (all rows when count ≥ n), in increasing order; drawn with SplitMix64.
+    public func rowSubset(_ count: Int, seed: UInt64) -> [Int] {
+        if count >= rows { return Array(0..<rows) }
+        var rng = SplitMix64(seed: seed)
+        var idx = Array(0..<rows)
+        for i in 0..<count {  // partial Fisher–Yates
+            let j = i + Int(rng.next() % UInt64(rows - i))
+            idx.swapAt(i, j)
+        }
+        return Array(idx[0..<count]).sorted()
+    }
+
+    public func gather(_ rowsIdx: [Int]) -> [Float] {
+        var out = [Float](repeating: 0, count: rowsIdx.count * inputs)
+        for (k, r) in rowsIdx.enumerated() {
+            for j in 0..<inputs { out[k * inputs + j] = samples[r * inputs + j] }
+        }
+        return out
+    }
+}
+
+/// The calibrated quantization of one linear site, everything needed to run it:
+/// y = Q_w(weight) · Q_x(x ⊘ inputScale) (+ bias, untouched).
+///
+/// `weight` is the weight actually quantized (W₀ with the SRC correction and HSO scales folded in); weights are
+/// quantized per output channel (row) with bounds `weightLower[i]`, `weightUpper[i]`; the input per tensor.
+public struct LayerQuantization: Codable, Sendable, Equatable {
+    public var weightBits: Int
+    public var activationBits: Int
+    public var weightScheme: QuantScheme
+    public var activationScheme: QuantScheme
+    public var rounding: Rounding
+    /// "perChannel" or "perTensor" (all rows share one pair of bounds).
+    public var weightGranularity: String
+    public var outputs: Int
+    public var inputs: Int
+    public var weightLower: [Float]
+    public var weightUpper: [Float]
+    public var activationLower: Float
+    public var activationUpper: Float
+    /// Per-input-channel divisor applied to x before quantization (HSO); nil = 1.
+    public var inputScale: [Float]?
+    /// m×d row-major.
+    public var weight: [Float]
+
+    public func weightQuantizers() throws -> [Quantizer] {
+        try (0..<outputs).map { try Quantizer(bits: weightBits, lower: weightLower[$0], upper: weightUpper[$0],
+                                              scheme: weightScheme, rounding: rounding) }
+    }
+
+    public func activationQuantizer() throws -> Quantizer {
+        try Quantizer(bits: activationBits, lower: activationLower, upper: activationUpper,
+                      scheme: activationScheme, rounding: rounding)
+    }
+
+    /// Q_w(weight), m×d.
+    public func quantizedWeight() throws -> [Float] {
+        let qs = try weightQuantizers()
+        var out = weight
+        for i in 0..<outputs { let q = qs[i]; for j in 0..<inputs { out[i * inputs + j] = q.fakeQuant(weight[i * inputs + j]) } }
+        return out
+    }
+
+    /// x ← Q_x(x ⊘ inputScale) in place, x rows×d row-major.
+    public func quantizeInput(_ x: inout [Float]) throws {
+        guard x.count % inputs == 0 else { throw QuantError("input has \(x.count) values, not a multiple of d = \(inputs)") }
+        let q = try activationQuantizer()
+        if let s = inputScale {
+            for i in 0..<x.count { x[i] = q.fakeQuant(x[i] / s[i % inputs]) }
+        } else {
+            for i in 0..<x.count { x[i] = q.fakeQuant(x[i]) }
+        }
+    }
+
+    /// The quantized layer's output (no bias): Q_x(x ⊘ s) · Q_w(weight)ᵀ, rows×m.
+    public func forward(_ x: [Float]) throws -> [Float] {
+        var xq = x
+        try quantizeInput(&xq)
+        return DenseKernels.matmulABt(xq, try quantizedWeight(), n: x.count / inputs, d: inputs, m: outputs)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import HarmoQ
+import SREngine
+import SRIO
+
+/// One end-to-end calibration as `harmoq calibrate` runs it: draw patches, calibrate every site, build the QPARAMS.
+public enum CalibrationRun {
+    public struct Request: Sendable {
+        public var modelPath: String
+        public var options: ModelCalibrationOptions
+        public var patchCount = 32
+        public var patchSeed: UInt64 = 0
+        public var sources: [String]
+        public var toolVersion: String
+        public init(modelPath: String, options: ModelCalibrationOptions, sources: [String], toolVersion: String) {
+            self.modelPath = modelPath; self.options = options; self.sources = sources; self.toolVersion = toolVersion
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var qparams: QParams
+        public var seconds: Double
+        public var peakMemoryMiB: Double?
+    }
+
+    /// Peak resident memory of this process (VmHWM), in MiB, where /proc is available.
+    public static func peakMemoryMiB() -> Double? {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 2, let kb = Double(parts[1]) { return kb / 1024 }
+        }
+        return nil
+    }
+
+    public static func run(_ r: Request, log: ((String) -> Void)? = nil) throws -> Outcome {
+        let t0 = Date()
+        let weights = try ModelLoader.readStateDict(path: r.modelPath)
+        let probe = try ModelLoader.build(weights: weights, source: r.modelPath)
+        let patches = try CalibrationPatches.draw(count: r.patchCount, scale: probe.scale, seed: r.patchSeed, sources: r.sources)
+        log?("calibrating \(probe.architecture.rawValue) ×\(probe.scale), \(probe.sites.count) sites, method \(r.options.method.name), " +
+             "W\(r.options.weightBits)A\(r.options.activationBits), \(r.patchCount) LR patches 64×64 (seed \(r.patchSeed)) from \(r.sources.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")); " +
+             "the paper's 1000-image calibration set is not available here")
+        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: r.options) { p in log?(p.line) }
+        var config: HarmoQConfig?
+        if case .harmoq(let c) = r.options.method { config = c }
+        var notes = ["calibration patches: \(r.patchCount) LR 64×64 crops drawn with seed \(r.patchSeed); the paper used 1000 DIV2K images"]
+        if r.options.fpInputs { notes.append("every site calibrated on FP inputs") }
+        let qp = QParams(toolVersion: r.toolVersion, model: (r.modelPath as NSString).lastPathComponent,
+                         architecture: probe.architecture.rawValue, scale: probe.scale, method: r.options.method.name,
+                         weightBits: r.options.weightBits, activationBits: r.options.activationBits, seed: r.options.seed,
+                         inputs: r.options.fpInputs ? "fp" : "quantized-prefix", patchCount: r.patchCount,
+                         patchSources: patches.origins.map { "\(($0.source as NSString).lastPathComponent)@\($0.x),\($0.y)" },
+                         notes: notes, config: config, sites: sites)
+        return Outcome(qparams: qp, seconds: Date().timeIntervalSince(t0), peakMemoryMiB: peakMemoryMiB())
+    }
+}

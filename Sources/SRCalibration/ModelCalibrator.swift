@@ -1,0 +1,209 @@
+import Foundation
+import HarmoQ
+import SREngine
+import SRIO
+
+/// Options of a model-level calibration (`harmoq calibrate`).
+public struct ModelCalibrationOptions: Sendable {
+    public var method: CalibrationMethod
+    /// 32 = leave that side in float (W-only / A-only runs; baselines only).
+    public var weightBits: Int
+    public var activationBits: Int
+    /// Calibrate every site on FP inputs instead of the already-quantized prefix.
+    public var fpInputs = false
+    public var seed: UInt64 = 0
+    /// Values per patch kept for the observers of operand sites (strided subsample; exact min/max are kept too).
+    public var operandValuesPerPatch = 4_096
+    /// Restrict to the first `siteLimit` sites in execution order (CI-sized runs); nil = all.
+    public var siteLimit: Int?
+
+    public init(method: CalibrationMethod, weightBits: Int, activationBits: Int) {
+        self.method = method; self.weightBits = weightBits; self.activationBits = activationBits
+    }
+}
+
+/// Model-level Algorithm 1: every site of a model, in execution order, each calibrated on its pooled inputs over
+/// all calibration patches — by default inputs produced by the already-quantized prefix.
+///
+/// One model instance per patch runs its forward on its own thread; the threads meet at every site (a barrier),
+/// the last to arrive calibrates the site on all patches' inputs, and each thread then applies the site's
+/// quantization (weight and input) to its own instance before going on. So the whole calibration costs one forward
+/// per patch plus the per-site work, and site k sees exactly the outputs of the quantized sites 0…k−1.
+public enum ModelCalibrator {
+    public struct Progress: Sendable {
+        public var siteIndex: Int
+        public var siteCount: Int
+        public var site: String
+        public var elapsed: Double
+        public var line: String
+    }
+
+    public static func calibrate(weights: [String: Tensor], patches: [Tensor], options o: ModelCalibrationOptions,
+                                 progress: ((Progress) -> Void)? = nil) throws -> [SiteQuantization] {
+        guard !patches.isEmpty else { throw QuantError("calibration needs at least one patch") }
+        let wq = o.weightBits < 32, aq = o.activationBits < 32
+        guard wq || aq else { throw QuantError("--bits: at least one of weights/activations must be quantized (got w\(o.weightBits)a\(o.activationBits))") }
+        for b in [o.weightBits, o.activationBits] where !(1...16).contains(b) && b != 32 {
+            throw QuantError("bits must be in 1…16, or 32 for float, got \(b)")
+        }
+        if case .harmoq = o.method, !(wq && aq) {
+            throw QuantError("HarmoQ calibrates weights and activations jointly; W-only/A-only runs (bits 32) are for the baselines")
+        }
+        let models = try patches.map { _ in try ModelLoader.build(weights: weights, source: "calibration") }
+        let patchHW = patches.map { ($0.shape[2], $0.shape[3]) }
+        let coordinator = Lockstep(count: patches.count, options: o, models: models, patchHW: patchHW, progress: progress)
+        for m in models { m.hook = coordinator.hook(for: m) }
+        let group = DispatchGroup()
+        for (i, m) in models.enumerated() {
+            group.enter()
+            let t = Thread {
+                do { _ = try m.forward(patches[i]) } catch { coordinator.fail(error) }
+                group.leave()
+            }
+            t.stackSize = 16 << 20
+            t.start()
+        }
+        group.wait()
+        for m in models { m.hook = nil }
+        if let e = coordinator.failure { throw e }
+        return coordinator.results
+    }
+}
+
+/// The barrier and per-site calibration shared by the per-patch threads.
+final class Lockstep: @unchecked Sendable {
+    let count: Int
+    let options: ModelCalibrationOptions
+    let models: [any SRModel]
+    let patchHW: [(Int, Int)]
+    let progress: ((ModelCalibrator.Progress) -> Void)?
+    let cond = NSCondition()
+    var arrived = 0
+    var generation = 0
+    var buffers: [[Float]]
+    var minMax: [(Float, Float)]
+    var shapes: [(Int, Int)]
+    var current: SiteQuantization?
+    var quantizedWeight: [Float]?
+    var results: [SiteQuantization] = []
+    var failure: Error?
+    let start = Date()
+
+    init(count: Int, options: ModelCalibrationOptions, models: [any SRModel], patchHW: [(Int, Int)],
+         progress: ((ModelCalibrator.Progress) -> Void)?) {
+        self.count = count; self.options = options; self.models = models; self.patchHW = patchHW; self.progress = progress
+        buffers = [[Float]](repeating: [], count: count)
+        minMax = [(Float, Float)](repeating: (0, 0), count: count)
+        shapes = [(Int, Int)](repeating: (0, 0), count: count)
+    }
+
+    func fail(_ e: Error) {
+        cond.lock(); if failure == nil { failure = e }; cond.broadcast(); cond.unlock()
+    }
+
+    final class PatchHook: ActivationHook {
+        unowned let owner: Lockstep
+        let patch: Int
+        init(owner: Lockstep, patch: Int) { self.owner = owner; self.patch = patch }
+        func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
+            owner.arrive(patch: patch, site: site, index: index, values: values, rows: rows, cols: cols)
+        }
+    }
+
+    func hook(for model: any SRModel) -> ActivationHook {
+        PatchHook(owner: self, patch: models.firstIndex { $0 === model }!)
+    }
+
+    var siteCount: Int { Swift.min(models[0].sites.count, options.siteLimit ?? Int.max) }
+
+    func arrive(patch: Int, site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
+        if index >= siteCount { return }
+        cond.lock()
+        if failure != nil { cond.unlock(); return }
+        if site.isLinear {
+            buffers[patch] = Array(values)
+        } else {
+            var lo = Float.infinity, hi = -Float.infinity
+            for v in values { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+            minMax[patch] = (lo, hi)
+            let stride = Swift.max(1, values.count / options.operandValuesPerPatch)
+            buffers[patch] = Swift.stride(from: 0, to: values.count, by: stride).map { values[$0] }
+        }
+        shapes[patch] = (rows, cols)
+        arrived += 1
+        let gen = generation
+        if arrived == count {
+            do { try calibrateSite(site, index: index) } catch { if failure == nil { failure = error } }
+            arrived = 0
+            generation += 1
+            for i in 0..<count { buffers[i] = [] }
+            cond.broadcast()
+        } else {
+            while generation == gen && failure == nil { cond.wait() }
+        }
+        let sq = current, qw = quantizedWeight, failed = failure != nil
+        cond.unlock()
+        guard !failed, let sq, !options.fpInputs else { return }
+        // Apply this site's quantization to this patch's model instance.
+        if let l = sq.layer, sq.weightQuantized, let qw {
+            try? models[patch].setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: qw))
+        }
+        if sq.activationQuantized, let q = try? sq.activationQuantizer() {
+            let s = sq.layer?.inputScale
+            QuantKernel(q).fakeQuantInPlace(values, divideBy: s?.count == cols ? s : nil)
+        }
+    }
+
+    /// Calibrates one site on the pooled buffers (called with the lock held, by the last thread to arrive).
+    func calibrateSite(_ site: Site, index: Int) throws {
+        let t0 = Date()
+        let o = options
+        let rounding: Rounding
+        if case .harmoq(let c) = o.method { rounding = c.rounding } else { rounding = .halfToEven }
+        let wBits = Swift.min(o.weightBits, 16), aBits = Swift.min(o.activationBits, 16)
+        var sq: SiteQuantization
+        var line: String
+        if case let .linear(inF, outF) = site.kind {
+            let d = inF, m = outF
+            var samples: [Float] = []
+            var rows = 0
+            var gridOK = true
+            for i in 0..<count {
+                guard shapes[i].1 == d else { throw QuantError("site \(site.name): patch \(i) input has \(shapes[i].1) columns, expected \(d)") }
+                samples += buffers[i]; rows += shapes[i].0
+                if shapes[i].0 != patchHW[i].0 * patchHW[i].1 || patchHW[i] != patchHW[0] { gridOK = false }
+            }
+            let grid = gridOK ? try TokenGrid(images: count, height: patchHW[0].0, width: patchHW[0].1) : nil
+            let w0 = try models[0].linearWeight(site).weight.data
+            let problem = try LayerProblem(weight: w0, outputs: m, inputs: d, samples: samples, rows: rows, grid: grid)
+            let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index))
+            let l = r.quantization
+            sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: o.activationBits < 32,
+                                  weightQuantized: o.weightBits < 32, activationBits: aBits, activationScheme: l.activationScheme,
+                                  rounding: l.rounding, activationLower: l.activationLower, activationUpper: l.activationUpper,
+                                  layer: l, before: r.before, after: r.after)
+            quantizedWeight = try l.quantizedWeight()
+            line = String(format: "L_total %.5g → %.5g (linearised %.5g → %.5g)", r.before.deployment, r.after.deployment,
+                          r.before.linearised, r.after.linearised)
+            if let tr = r.trace { line += " ABR \(tr.steps.count) it" }
+        } else {
+            var sample: [Float] = []
+            var lo = Float.infinity, hi = -Float.infinity
+            for i in 0..<count { sample += buffers[i]; lo = Swift.min(lo, minMax[i].0); hi = Swift.max(hi, minMax[i].1) }
+            let b = try OperandCalibration.bounds(method: o.method, bits: aBits, sample: sample, exactMin: lo, exactMax: hi, rounding: rounding)
+            sq = SiteQuantization(name: site.name, kind: .matmulOperand, activationQuantized: o.activationBits < 32,
+                                  weightQuantized: false, activationBits: aBits, activationScheme: b.scheme, rounding: rounding,
+                                  activationLower: b.lower, activationUpper: b.upper, layer: nil, before: nil, after: nil)
+            quantizedWeight = nil
+            line = String(format: "bounds [%.4g, %.4g]", b.lower, b.upper)
+        }
+        current = sq
+        results.append(sq)
+        let elapsed = Date().timeIntervalSince(start)
+        let done = index + 1, total = siteCount
+        let eta = elapsed / Double(done) * Double(total - done)
+        progress?(.init(siteIndex: index, siteCount: total, site: site.name, elapsed: elapsed,
+                        line: String(format: "[%d/%d] %@ %@ (%.1f s; elapsed %.0f s, ETA %.0f s)", done, total, site.name, line,
+                                     Date().timeIntervalSince(t0), elapsed, eta)))
+    }
+}

@@ -1,0 +1,28 @@
+import HarmoQ
+
+/// Bounds for an activation-only (matmul operand) site from its pooled samples.
+///
+/// SRC, HSO and ABR are defined for linear layers; on operand sites the paper-literal HarmoQ keeps its MinMax
+/// initialisation and the corrected one uses the MSE search. Baselines use their own observer (DOBI and the
+/// 2DQuant scheme per-tensor affine, the others symmetric).
+enum OperandCalibration {
+    static func bounds(method: CalibrationMethod, bits: Int, sample: [Float], exactMin: Float, exactMax: Float,
+                       rounding: Rounding) throws -> (lower: Float, upper: Float, scheme: QuantScheme) {
+        let absMax = Swift.max(abs(exactMin), abs(exactMax))
+        let sym: (Float, Float) = absMax > 0 ? (-absMax, absMax) : (-0.005, 0.005)
+        func symmetrise(_ b: (Float, Float)) -> (Float, Float) { let a = Swift.max(abs(b.0), abs(b.1)); return a > 0 ? (-a, a) : (-0.005, 0.005) }
+        switch method {
+        case .minMax: return (sym.0, sym.1, .symmetric)
+        case .harmoq(let c) where c.variant == .paperLiteral: return (sym.0, sym.1, .symmetric)
+        case .percentile(let p): let b = symmetrise(try Observer.percentile(sample, p)); return (b.0, b.1, .symmetric)
+        case .mseSearch, .harmoq:
+            let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .symmetric, rounding: rounding)
+            return (b.0, b.1, .symmetric)
+        case .dobi(let one):
+            let b = try Observer.dobi(sample + [exactMin, exactMax], bits: bits, scheme: .affine, oneDirection: one, rounding: rounding)
+            return (b.0, b.1, .affine)
+        case .twoDQuantScheme:
+            return exactMin < exactMax ? (exactMin, exactMax, .affine) : (exactMin - 0.005, exactMax + 0.005, .affine)
+        }
+    }
+}

@@ -1,4 +1,0 @@
-import HarmoQ
-import SREngine
-import SRIO
-

@@ -1,4 +1,0 @@
-import SRIO
-import HarmoQ
-// SREngine: models and kernels live in Models/, Kernels/, Sites/.
-

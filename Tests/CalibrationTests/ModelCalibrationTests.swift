@@ -1,0 +1,83 @@
+import Foundation
+import HarmoQ
+import SRCalibration
+import SREngine
+import SRIO
+import Testing
+
+/// ../shared relative to this file (Tests/CalibrationTests/ → repo root → ../shared).
+let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
+let datX2 = sharedRoot + "/models/dat-light-x2.safetensors"
+
+/// CI-sized: the first block's 12 sites of DAT-light ×2, 2 patches, 100 ABR iterations.
+func ciCalibration(_ method: CalibrationMethod, seed: UInt64 = 0) throws -> (QParams, [String: Tensor], CalibrationPatches) {
+    let weights = try ModelLoader.readStateDict(path: datX2)
+    let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: seed, sources: [sharedRoot + "/data/DIV2K-calib"])
+    var o = ModelCalibrationOptions(method: method, weightBits: 4, activationBits: 4)
+    o.siteLimit = 12
+    o.seed = seed
+    let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
+    var cfg: HarmoQConfig?
+    if case .harmoq(let c) = method { cfg = c }
+    let qp = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: method.name,
+                     weightBits: 4, activationBits: 4, seed: seed, inputs: "quantized-prefix", patchCount: 2, patchSources: [],
+                     notes: [], config: cfg, sites: sites)
+    return (qp, weights, patches)
+}
+
+func ciHarmoQ(_ variant: HarmoQVariant) -> CalibrationMethod {
+    var c = variant == .corrected ? HarmoQConfig.corrected() : HarmoQConfig.paperLiteral()
+    c.iterations = 100; c.warmupIterations = 10; c.refinementRows = 512
+    return .harmoq(c)
+}
+
+func tempPath(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("harmoq-calib-\(ProcessInfo.processInfo.processIdentifier)-\(name)").path
+}
+
+@Test func qparamsReloadGivesBitIdenticalOutputs() throws {
+    let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+    #expect(qp.sites.count == 12)
+    let path = tempPath("reload.qparams")
+    try qp.write(to: path)
+    let back = try QParams.read(path: path)
+    #expect(back == qp)
+    let a = try ModelLoader.build(weights: weights), b = try ModelLoader.build(weights: weights)
+    try QuantizedModel.apply(qp, to: a)
+    try QuantizedModel.apply(back, to: b)
+    let ya = try a.forward(patches.lr[0]), yb = try b.forward(patches.lr[0])
+    #expect(ya.data.map(\.bitPattern) == yb.data.map(\.bitPattern))
+    // and the quantization really changed the output
+    let fp = try ModelLoader.build(weights: weights)
+    let yfp = try fp.forward(patches.lr[0])
+    #expect(yfp.data != ya.data)
+}
+
+@Test func sameSeedGivesIdenticalQParamsBytes() throws {
+    let (q1, _, _) = try ciCalibration(ciHarmoQ(.corrected), seed: 3)
+    let (q2, _, _) = try ciCalibration(ciHarmoQ(.corrected), seed: 3)
+    let p1 = tempPath("det1.qparams"), p2 = tempPath("det2.qparams")
+    try q1.write(to: p1); try q2.write(to: p2)
+    let b1 = try Data(contentsOf: URL(fileURLWithPath: p1)), b2 = try Data(contentsOf: URL(fileURLWithPath: p2))
+    let j1 = try Data(contentsOf: URL(fileURLWithPath: p1 + ".json")), j2 = try Data(contentsOf: URL(fileURLWithPath: p2 + ".json"))
+    #expect(b1 == b2)
+    #expect(j1 == j2)
+}
+
+@Test func harmoqPerLayerLossBelowMinMaxAndLiteralRuns() throws {
+    let (hq, _, _) = try ciCalibration(ciHarmoQ(.corrected))
+    let linear = hq.sites.filter { $0.kind == .linear }
+    #expect(linear.count == 4)
+    for s in linear {
+        let before = try #require(s.before), after = try #require(s.after)
+        #expect(after.deployment < before.deployment, "\(s.name): HarmoQ \(after.deployment) vs MinMax \(before.deployment)")
+    }
+    let (lit, _, _) = try ciCalibration(ciHarmoQ(.paperLiteral))
+    #expect(lit.sites.count == 12)
+    #expect(lit.sites.allSatisfy { $0.after.map { $0.deployment.isFinite } ?? true })
+}
+
+@Test func missingSidecarIsAClearError() throws {
+    #expect(throws: QuantError.self) { _ = try QParams.read(path: tempPath("does-not-exist.qparams")) }
+}
