@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import SREngine
 import SRIO
+import SRCalibration
 
-/// `harmoq eval --model FILE --set DIR --scale S [--json PATH] [--limit N]`
+/// `harmoq eval --model FILE [--quant QPARAMS] --set DIR --scale S [--json PATH] [--limit N]`
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -26,11 +27,21 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluate only the first N images (by file name).")
     var limit: Int?
 
+    @Option(help: "Quantization parameters written by `harmoq calibrate` (.qparams safetensors with its .json sidecar): evaluate the fake-quantized model instead of FP.")
+    var quant: String?
+
     func run() throws {
         let net: any SRModel
         do { net = try ModelLoader.load(path: model) } catch { throw CLIError("harmoq eval: \(error)") }
         guard net.scale == scale else {
             throw CLIError("harmoq eval: --scale \(scale) does not match the model's scale \(net.scale) (\(model))")
+        }
+        if let quant {
+            do {
+                let q = try QParams.read(path: quant)
+                try QuantizedModel.apply(q, to: net)
+                FileHandle.standardError.write(Data("harmoq eval: \(q.method) W\(q.weightBits)A\(q.activationBits), \(q.sites.count) sites from \(quant)\n".utf8))
+            } catch { throw CLIError("harmoq eval: --quant \(quant): \(error)") }
         }
         let report: EvalReport
         do {

@@ -5,7 +5,7 @@ public enum CheckRegistry {
 
     /// Registered checkers. Add a checker here, in one line.
     public static var checkers: [any Checker] {
-        [T1SRCClosedForm(), T2HSOScale(), T3BoundaryGradients(), T4Convergence(), T5Complexity(), QuantizerConformance()]
+        [T1SRCClosedForm(), T2HSOScale(), T3BoundaryGradients(), T4Convergence(), T5Complexity(), O1KeyObservation(), QuantizerConformance()]
     }
 
     /// Titles of claims without a registered checker.
