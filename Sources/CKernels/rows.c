@@ -61,7 +61,34 @@ void ck_depthwise3x3(const float *restrict in, int ldi, int h, int w, int c, con
 __attribute__((target_clones("avx512f", "fma", "default")))
 void ck_channel_gram(const float *q, int ldq, const float *k, int ldk, int l0, int l1,
                      int heads, int hd, float *out) {
+    int c = heads * hd;
     memset(out, 0, sizeof(float) * (size_t)heads * hd * hd);
+    if (c <= 64) {
+        // Full c×c outer-product accumulation over tokens on 16-wide vectors (a few times the
+        // multiply-adds of the diagonal blocks, but fully vectorised), then keep the blocks.
+        int cp = (c + 15) / 16;
+        dw16 acc[64][4];
+        memset(acc, 0, sizeof acc);
+        float kp[64];
+        for (int l = l0; l < l1; l++) {
+            const float *qr = q + (size_t)l * ldq, *kr = k + (size_t)l * ldk;
+            memset(kp, 0, sizeof kp);
+            memcpy(kp, kr, sizeof(float) * c);
+            dw16 kv[4];
+            memcpy(kv, kp, sizeof kv);
+            for (int i = 0; i < c; i++) {
+                float qi = qr[i];
+                for (int b = 0; b < cp; b++) acc[i][b] += qi * kv[b];
+            }
+        }
+        for (int hh = 0; hh < heads; hh++)
+            for (int i = 0; i < hd; i++)
+                for (int j = 0; j < hd; j++) {
+                    int row = hh * hd + i, col = hh * hd + j;
+                    out[((size_t)hh * hd + i) * hd + j] = acc[row][col / 16][col % 16];
+                }
+        return;
+    }
     for (int hh = 0; hh < heads; hh++) {
         float *o = out + (size_t)hh * hd * hd;
         for (int l = l0; l < l1; l++) {
