@@ -46,6 +46,10 @@ public final class QuantizedModel: ActivationHook {
         model.restoreOriginalWeights()
     }
 
+    /// Elementwise with fixed parameters: the engine may deliver window-attention probabilities block by block
+    /// (and concurrently); the result is bit-identical to whole-matrix delivery (EngineTests).
+    public var acceptsRowBlocks: Bool { true }
+
     public func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
         guard let (_, q, scale) = byName[site.name], let q else { return }
         QuantKernel(q).fakeQuantInPlace(values, divideBy: scale?.count == cols ? scale : nil)
