@@ -30,10 +30,12 @@ fetch-model:
 fetch-images:
 	./ci/fetch-demo-images.sh
 
-## test: the whole suite (unit, property, conformance, checker and golden tests), then the CI-size verification.
+## test: the whole suite (unit, property, conformance, checker and golden tests), the golden-file regression
+## check, then the CI-size verification of every claim (its last line is `N passed, N failed`).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+	$(SWIFT) run harmoq golden check
 	$(SWIFT) run harmoq verify all --size ci
 
 ## demo: the main job on a built-in default (see README.md "What `make demo` does").
