@@ -47,12 +47,21 @@ public struct T4Convergence: Checker {
         var out: [CheckResult] = []
         let full = size == .full
         let iterations = full ? 3000 : 400
-        let cases: [(m: Int, d: Int, bits: Int)] = full ? [(32, 32, 2), (32, 32, 4), (60, 60, 3), (120, 60, 4)] : [(24, 24, 3), (24, 24, 4)]
+        let synthetic: [(m: Int, d: Int, bits: Int)] = full ? [(32, 32, 2), (32, 32, 4), (60, 60, 3), (120, 60, 4)] : [(24, 24, 3), (24, 24, 4)]
+        var cases: [(name: String, layer: LayerProblem, bits: Int)] = []
+        for (ci, c) in synthetic.enumerated() {
+            cases.append(("synthetic", try HarmoQ.SyntheticLayer.make(outputs: c.m, inputs: c.d, images: 2, side: 16, seed: seed &+ UInt64(ci)), c.bits))
+        }
+        // Real captured layer statistics: inputs of DAT-light ×2 linear sites on the 37×45 reference crop.
+        if let real = try RealLayerCapture.capture(sites: full ? ["layers.0.blocks.0.attn.qkv", "layers.0.blocks.8.ffn.fc1", "layers.0.blocks.17.attn.proj"]
+                                                               : ["layers.0.blocks.0.attn.qkv"]) {
+            for (name, layer) in real { for b in (full ? [3, 4] : [4]) { cases.append((name, layer, b)) } }
+        }
         for (ci, c) in cases.enumerated() {
             let s = seed &+ UInt64(ci)
-            let layer = try HarmoQ.SyntheticLayer.make(outputs: c.m, inputs: c.d, images: 2, side: 16, seed: s)
-            let p: [(String, String)] = [("m", "\(c.m)"), ("d", "\(c.d)"), ("tokens", "\(layer.rows)"), ("bits", "\(c.bits)"),
-                                         ("iters", "\(iterations)"), ("seed", "\(s)")]
+            let layer = c.layer
+            let p: [(String, String)] = [("layer", c.name), ("m", "\(layer.outputs)"), ("d", "\(layer.inputs)"), ("tokens", "\(layer.rows)"),
+                                         ("bits", "\(c.bits)"), ("iters", "\(iterations)"), ("seed", "\(s)")]
             func cfg(_ base: HarmoQConfig) -> HarmoQConfig {
                 var k = base
                 k.iterations = iterations; k.warmupIterations = iterations / 10; k.refinementRows = 512
