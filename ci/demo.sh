@@ -24,7 +24,8 @@ step "1/4 harmoq verify all --size ci"
 "$B" verify all --size ci --json "$OUT/verify.json"
 
 step "2/4 harmoq eval (FP) — DAT-light x2 on Set5"
-"$B" inspect --model "$MODEL" | head -n 12
+"$B" inspect --model "$MODEL" --json "$OUT/sites.json" > "$OUT/sites.txt"
+head -n 6 "$OUT/sites.txt"; echo "  … ($(wc -l < "$OUT/sites.txt") lines in $OUT/sites.txt)"
 "$B" eval --model "$MODEL" --set Data/Set5 --scale 2 --json "$OUT/fp.json"
 
 step "3/4 calibrate W4A4 on $PATCHES patches from $CALIB (MinMax, then HarmoQ corrected, $ITER ABR iterations/site)"
