@@ -2,16 +2,20 @@ import HarmoQ
 import SRIO
 import SREngine
 
-/// Everything whole-model integer execution needs except the engine hook that lets a site's GEMM be
-/// replaced (docs/integer.md, "Whole-model integer execution"): one `IntegerLinear` per Linear site, with
-/// weights packed per output channel and a per-tensor activation quantizer, both from MinMax (AbsMax) bounds.
+/// Whole-model integer execution (docs/integer.md): one `IntegerLinear` per Linear site, with weights packed
+/// per output channel and a per-tensor activation quantizer, from MinMax (AbsMax) bounds (`minMax`) or from a
+/// calibration's per-site `LayerQuantization` (`fromLayers`, e.g. a QPARAMS file).
 ///
-/// `execute` has the shape of the proposed `LinearExecutor.execute`; once SREngine offers that protocol,
-/// the runner only needs to conform and install itself.
-public final class IntegerModelPlan {
+/// It is the engine's `LinearExecutor`: `install(on:)` sets `model.linearExecutor`, after which every planned
+/// Linear site runs in integers (the activation hook, if any, still runs first on the site's input).
+public final class IntegerModelPlan: LinearExecutor {
+    /// Weight bits (of the first planned site for `fromLayers`).
     public let bits: Int
     /// By site name.
     public let linears: [String: IntegerLinear]
+    /// Split each site's rows over `Parallel.threads` (the float GEMM is threaded too). The result does not
+    /// depend on it.
+    public var parallel = true
 
     public init(bits: Int, linears: [String: IntegerLinear]) {
         self.bits = bits
@@ -23,13 +27,16 @@ public final class IntegerModelPlan {
     public static func minMax(model: any SRModel, bits: Int, calibration: [Tensor],
                               isa: IntegerGEMM.ISA = .best) throws -> IntegerModelPlan {
         guard !calibration.isEmpty else { throw IntegerError("IntegerModelPlan needs at least one calibration input") }
-        var absMax: [String: Float] = [:]
+        // Streaming AbsMax per site (the same values as capturing every input, without holding them).
+        let observer = AbsMaxObserver()
+        let previous = model.hook
+        model.hook = observer
+        defer { model.hook = previous }
         for input in calibration {
-            for cap in try LinearInputCapture.capture(model, input: input) {
-                let (lo, hi) = try Observer.absMax(cap.values)
-                absMax[cap.site.name] = max(absMax[cap.site.name] ?? 0, max(-lo, hi))
-            }
+            _ = try model.forward(input)
+            if let e = observer.error { throw e }
         }
+        let absMax = observer.absMax
         var linears: [String: IntegerLinear] = [:]
         for site in model.sites where site.isLinear {
             guard let m = absMax[site.name] else { throw IntegerError("site \(site.name) was not reached by the calibration forward") }
@@ -47,8 +54,44 @@ public final class IntegerModelPlan {
                         out: UnsafeMutablePointer<Float>, ldo: Int) -> Bool {
         guard let lin = linears[site.name], case let .linear(i, o) = site.kind,
               i == lin.weight.inFeatures, o == lin.weight.outFeatures, ldx >= i, ldo >= o else { return false }
-        lin.apply(x, ldx: ldx, rows: rows, into: out, ldo: ldo)
+        lin.apply(x, ldx: ldx, rows: rows, into: out, ldo: ldo, parallel: parallel)
         return true
+    }
+
+    /// Makes this plan the model's Linear executor.
+    public func install(on model: any SRModel) { model.linearExecutor = self }
+
+    /// Back to the float GEMM everywhere (only if this plan is the installed executor).
+    public func remove(from model: any SRModel) {
+        if model.linearExecutor === self { model.linearExecutor = nil }
+    }
+
+    /// A plan from per-site calibrated quantization (`LayerQuantization`, as stored in a QPARAMS file): the codes
+    /// of `layer.weight` under its per-row weight quantizers, packed; the activation quantizer from its bounds;
+    /// the bias from the model. Sites missing from `layers` are not planned (they keep the float GEMM).
+    /// Throws unless every weight and activation quantizer is symmetric with at most 8 bits.
+    /// Input scales (HSO, x ⊘ s) are not part of the plan: the fake-quant hook applies them before the executor.
+    public static func fromLayers(model: any SRModel, layers: [String: LayerQuantization],
+                                  isa: IntegerGEMM.ISA = .best) throws -> IntegerModelPlan {
+        var linears: [String: IntegerLinear] = [:]
+        var bits: Int?
+        for site in model.sites where site.isLinear {
+            guard let l = layers[site.name] else { continue }
+            let (w, b) = try model.linearWeight(site)
+            guard w.shape == [l.outputs, l.inputs] else {
+                throw IntegerError("site \(site.name): layer is \(l.outputs)×\(l.inputs), the model's weight is \(w.shape)")
+            }
+            guard l.weightScheme == .symmetric, l.activationScheme == .symmetric else {
+                throw IntegerError("site \(site.name): integer execution needs symmetric weight and activation quantizers "
+                                   + "(got \(l.weightScheme) / \(l.activationScheme))")
+            }
+            let cq = try ChannelQuantizer(quantizers: try l.weightQuantizers(), axis: 0)
+            let packed = try PackedLinearWeight(weight: Tensor(shape: [l.outputs, l.inputs], data: l.weight), quantizer: cq)
+            linears[site.name] = try IntegerLinear(weight: packed, bias: b?.data, activation: try l.activationQuantizer(), isa: isa)
+            bits = bits ?? l.weightBits
+        }
+        guard let bits else { throw IntegerError("no Linear site of the model is in the calibration") }
+        return IntegerModelPlan(bits: bits, linears: linears)
     }
 
     /// The packed model file: every planned Linear's codes and scales, all other tensors of `stateDict` as F32.
@@ -66,6 +109,10 @@ public final class FakeQuantPlanHook: ActivationHook {
     private var previous: ActivationHook?
 
     public init(plan: IntegerModelPlan) { self.plan = plan }
+
+    /// It only touches Linear sites, so attention probabilities may come in row blocks (the engine then need not
+    /// materialise them), unless a chained previous hook needs them whole.
+    public var acceptsRowBlocks: Bool { previous?.acceptsRowBlocks ?? true }
 
     public func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
         previous?.process(site: site, index: index, values: values, rows: rows, cols: cols)
@@ -86,5 +133,50 @@ public final class FakeQuantPlanHook: ActivationHook {
         model.restoreOriginalWeights()
         model.hook = previous
         previous = nil
+    }
+}
+
+/// Records max |x| of every Linear site's input (`Observer.absMax` per call, maximum over calls).
+final class AbsMaxObserver: ActivationHook {
+    var absMax: [String: Float] = [:]
+    var error: Error?
+
+    func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
+        guard site.isLinear else { return }
+        do {
+            let (lo, hi) = try Observer.absMax(Array(values))
+            absMax[site.name] = max(absMax[site.name] ?? 0, max(-lo, hi))
+        } catch { self.error = self.error ?? error }
+    }
+}
+
+/// A second fake-quant simulation of a plan, as a `LinearExecutor`: y = fl(b + Σ_p x̂·ŵ) with the sum taken in
+/// Double (x̂ = `Quantizer.fakeQuant(x)`, ŵ = Float(q)·Δw), i.e. the engine's simulation up to the order and
+/// precision of its float accumulation. Used to measure how much whole-model PSNR moves when only the float
+/// summation of the simulation changes (docs/integer.md). Slow (scalar).
+public final class DoubleSumFakeQuantExecutor: LinearExecutor {
+    let plan: IntegerModelPlan
+    private var weights: [String: [Double]] = [:]
+
+    public init(plan: IntegerModelPlan) {
+        self.plan = plan
+        for (name, lin) in plan.linears { weights[name] = lin.weight.dequantized().data.map(Double.init) }
+    }
+
+    public func execute(site: Site, x: UnsafePointer<Float>, ldx: Int, rows: Int,
+                        out: UnsafeMutablePointer<Float>, ldo: Int) -> Bool {
+        guard let lin = plan.linears[site.name], let w = weights[site.name] else { return false }
+        let k = lin.weight.inFeatures, n = lin.weight.outFeatures
+        let q = lin.activation
+        var xr = [Double](repeating: 0, count: k)
+        for r in 0..<rows {
+            for p in 0..<k { xr[p] = Double(q.fakeQuant(x[r * ldx + p])) }
+            for o in 0..<n {
+                var s = Double(lin.bias?[o] ?? 0)
+                for p in 0..<k { s += xr[p] * w[o * k + p] }
+                out[r * ldo + o] = Float(s)
+            }
+        }
+        return true
     }
 }

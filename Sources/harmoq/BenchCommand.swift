@@ -1,15 +1,23 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SREngine
+import SRInteger
 import SRIO
 
 /// `harmoq bench [--model FILE] [--set DIR] [--repeats N] [--no-hook] [--json PATH]`
+/// `harmoq bench --int [--bits w8a8,w4a4] [--model FILE] [--set DIR] [--repeats N] [--threads N] [--json PATH]`
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time whole-image forwards (FP, then with a trivial rounding hook) and compare with the official PyTorch time.",
         discussion: "Reports the median over repeats per image, the set total (sum of medians), the ratio to the reference "
-            + "forward time in fp-metrics.json, the hook overhead and the peak resident memory (VmHWM). Per-run progress goes to stderr.")
+            + "forward time in fp-metrics.json, the hook overhead and the peak resident memory (VmHWM). Per-run progress goes to stderr. "
+            + "With --int: whole-model FP32 vs fake-quant vs integer execution (docs/integer.md), all in one run, interleaved per repeat: "
+            + "per-image medians, set totals and ratios to FP32, the peak resident memory of one pass over the set per configuration "
+            + "(freed heap trimmed and VmHWM reset through /proc/self/clear_refs before each pass), and the packed model-size table.")
 
     @Option(help: "Model weights (.safetensors or .pth).")
     var model: String = "../shared/models/dat-light-x2.safetensors"
@@ -31,6 +39,15 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Also write the timings as JSON to this path (atomically).")
     var json: String?
+
+    @Flag(name: .customLong("int"), help: "Benchmark integer execution instead: FP32, fake-quant and integer whole-model forwards per bit width (MinMax plan calibrated on the images of --set; --no-hook and the reference comparison do not apply).")
+    var integer = false
+
+    @Option(help: "With --int: comma-separated bit widths, each w8a8 or w4a4.")
+    var bits: String = "w8a8,w4a4"
+
+    @Flag(help: "With --int: also time the four Linear sites of block 0 alone (IntegerBench: FP32 GEMM vs fake-quant vs integer with each supported kernel) on the first image of --set, 1 thread.")
+    var perSite = false
 
     @Option(help: "Kernel threads (default: all active CPUs, or HARMOQ_THREADS). With 1, CPU time equals the work of one core.")
     var threads: Int?
@@ -54,6 +71,10 @@ struct Bench: ParsableCommand {
         for f in files {
             do { images.append(((f as NSString).deletingPathExtension, try RGBImage.read(path: (set as NSString).appendingPathComponent(f)).toTensor())) }
             catch { throw CLIError("harmoq bench: cannot read \(f): \(error)") }
+        }
+        if integer {
+            do { try runInteger(net, images: images) } catch let e as CLIError { throw e } catch { throw CLIError("harmoq bench --int: \(error)") }
+            return
         }
         let result: EngineBenchmark.Result
         do {
@@ -95,5 +116,143 @@ struct Bench: ParsableCommand {
                 try AtomicFile.write(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]), to: path)
             } catch { throw CLIError("harmoq bench: cannot write \(path): \(error)") }
         }
+    }
+
+    /// The file name in --set of the image named `name` (extension dropped when it was loaded).
+    private func files(_ name: String) -> String {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: set)) ?? []
+        return all.first { ($0 as NSString).deletingPathExtension == name } ?? name + ".png"
+    }
+
+    /// `--int`: one configuration = FP32, or (bits, fake-quant | integer).
+    private func runInteger(_ net: any SRModel, images: [(name: String, image: Tensor)]) throws {
+        let widths = try bits.split(separator: ",").map { try IntegerSetup.parseBits(String($0).trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty else { throw CLIError("harmoq bench: --bits is empty") }
+        func log(_ m: String) { FileHandle.standardError.write(Data(("bench: " + m + "\n").utf8)) }
+        enum Mode { case fp, fake, int }
+        var configs: [(name: String, setup: IntegerSetup?, mode: Mode)] = [("FP32", nil, .fp)]
+        for b in widths {
+            log("MinMax W\(b)A\(b) plan, calibrating on \(images.count) images…")
+            let setup = try IntegerSetup.make(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image))
+            configs.append(("fake-quant W\(b)A\(b)", setup, .fake))
+            configs.append(("integer W\(b)A\(b)", setup, .int))
+        }
+        func install(_ c: (name: String, setup: IntegerSetup?, mode: Mode)) throws {
+            switch c.mode {
+            case .fp: break
+            case .fake: try c.setup!.installFake(on: net)
+            case .int: try c.setup!.installInteger(on: net)
+            }
+        }
+        func reset() { net.linearExecutor = nil; net.hook = nil; net.restoreOriginalWeights() }
+
+        // Latency: per repeat, per image, every configuration in turn; one untimed warm-up round first.
+        var seconds = Array(repeating: Array(repeating: [Double](), count: images.count), count: configs.count)
+        for r in 0...repeats {
+            for (i, img) in images.enumerated() {
+                for (ci, c) in configs.enumerated() {
+                    try install(c)
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = try net.forward(img.image)
+                    let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                    reset()
+                    if r > 0 { seconds[ci][i].append(dt) }
+                }
+            }
+            log(r == 0 ? "warm-up round done" : "repeat \(r)/\(repeats) done")
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        let medians = seconds.map { $0.map(median) }
+        let totals = medians.map { $0.reduce(0, +) }
+
+        // Peak memory: one pass over the set per configuration, the high-water mark reset before it.
+        var peaks: [(before: Int, peak: Int)?] = []
+        for c in configs {
+            try install(c)
+            let before = Self.resetPeak()
+            for img in images { _ = try net.forward(img.image) }
+            let peak = ProcessMemory.peakResidentBytes()
+            reset()
+            if let before, let peak { peaks.append((before, peak)) } else { peaks.append(nil) }
+        }
+
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        print("Integer execution bench: \(net.architecture.rawValue) x\(net.scale), \(images.count) images from \(set), "
+              + "median of \(repeats) repeats (after 1 warm-up), \(Parallel.threads) threads (\(cpus) CPUs), int kernel \(IntegerGEMM.ISA.best)")
+        print("latency (s, per-image medians; set = sum of medians; ×FP32 = FP32 time / this time):")
+        var header = "  image       size     "
+        for c in configs { header += c.name.padding(toLength: 20, withPad: " ", startingAt: 0) }
+        print(header)
+        for (i, img) in images.enumerated() {
+            let dims = img.image.shape.count == 4 ? "\(img.image.shape[3])x\(img.image.shape[2])" : "?"
+            var line = "  " + img.name.padding(toLength: 12, withPad: " ", startingAt: 0) + dims.padding(toLength: 9, withPad: " ", startingAt: 0)
+            for ci in configs.indices {
+                line += String(format: "%.3f (%.2f×)", medians[ci][i], medians[0][i] / medians[ci][i]).padding(toLength: 20, withPad: " ", startingAt: 0)
+            }
+            print(line)
+        }
+        var setLine = "  set                  "
+        for ci in configs.indices { setLine += String(format: "%.3f (%.2f×)", totals[ci], totals[0] / totals[ci]).padding(toLength: 20, withPad: " ", startingAt: 0) }
+        print(setLine)
+        print("peak resident memory of one pass over the set (VmHWM after reset; working set = peak − RSS before the pass; ×FP32 = FP32 / this):")
+        for (ci, c) in configs.enumerated() {
+            guard let p = peaks[ci], let fp = peaks[0] else { print("  \(c.name): unavailable (/proc/self/clear_refs or VmHWM)"); continue }
+            print("  " + c.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + String(format: "peak %.1f MB (%.2f×)   working set %.1f MB (%.2f×)", Double(p.peak) / 1e6, Double(fp.peak) / Double(p.peak),
+                           Double(p.peak - p.before) / 1e6, Double(fp.peak - fp.before) / Double(max(1, p.peak - p.before))))
+        }
+        print("resident Linear weights of the plans (packed codes + per-channel scales) vs FP32 (4 bytes per weight):")
+        let fpLinearBytes = configs.compactMap(\.setup).first.map { s in s.plan.linears.values.reduce(0) { $0 + 4 * $1.weight.outFeatures * $1.weight.inFeatures } } ?? 0
+        var seen = Set<Int>()
+        for c in configs where c.mode == .int {
+            let p = c.setup!.plan
+            guard seen.insert(p.bits).inserted else { continue }
+            let packed = p.linears.values.reduce(0) { $0 + $1.weight.byteCount }
+            print(String(format: "  W%dA%d: %d bytes vs %d (%.2f× smaller)", p.bits, p.bits, packed, fpLinearBytes, Double(fpLinearBytes) / Double(packed)))
+        }
+        if perSite, let first = images.first {
+            let path = (set as NSString).appendingPathComponent(files(first.name))
+            log("per-site bench on \(path)…")
+            // Its report ends with the model-size table.
+            print(try IntegerBench.run(modelPath: model, imagePath: path, bits: widths, repeats: max(repeats, 3)).description)
+        } else {
+            print("model size (safetensors of the packed model, docs/integer.md):")
+            let dict = try ModelLoader.readStateDict(path: model)
+            print(try ModelSizeReport.measure(stateDict: dict, linearNames: net.sites.filter(\.isLinear).map(\.name)).description)
+        }
+
+        if let path = json {
+            var obj: [String: Any] = ["model": model, "set": set, "repeats": repeats, "threads": Parallel.threads,
+                                      "int_kernel": "\(IntegerGEMM.ISA.best)"]
+            obj["configs"] = configs.enumerated().map { ci, c -> [String: Any] in
+                var o: [String: Any] = ["name": c.name, "set_seconds": totals[ci], "speed_vs_fp32": totals[0] / totals[ci],
+                                        "per_image": images.enumerated().map { i, img in ["name": img.name, "median_seconds": medians[ci][i],
+                                                                                           "seconds": seconds[ci][i]] as [String: Any] }]
+                if let p = peaks[ci] { o["peak_resident_bytes"] = p.peak; o["resident_before_bytes"] = p.before }
+                return o
+            }
+            do {
+                try AtomicFile.write(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]), to: path)
+            } catch { throw CLIError("harmoq bench: cannot write \(path): \(error)") }
+        }
+    }
+
+    /// Returns freed heap to the system (`malloc_trim(0)`: the engine keeps freed blocks, `preferHeapReuse`), then
+    /// resets VmHWM to the current RSS (writes "5" to /proc/self/clear_refs) and returns that RSS, or nil.
+    private static func resetPeak() -> Int? {
+        #if canImport(Glibc)
+        // malloc_trim is not in Swift's Glibc module: look it up in the process.
+        if let h = dlopen(nil, RTLD_NOW), let f = dlsym(h, "malloc_trim") {
+            _ = unsafeBitCast(f, to: (@convention(c) (Int) -> Int32).self)(0)
+        }
+        #endif
+        guard let f = fopen("/proc/self/clear_refs", "w") else { return nil }
+        let ok = fputs("5", f) >= 0
+        fclose(f)
+        guard ok, let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            if let kb = line.split(separator: " ").compactMap({ Int($0) }).first { return kb * 1024 }
+        }
+        return nil
     }
 }

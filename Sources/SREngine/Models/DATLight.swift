@@ -8,6 +8,8 @@ public final class DATLight: SRModel {
     public let architecture = Architecture.datLight
     public let scale: Int
     public var hook: ActivationHook?
+    /// nil: every Linear site runs the float GEMM (see `LinearExecutor`).
+    public var linearExecutor: LinearExecutor? { didSet { table.setExecutor(linearExecutor) } }
     public var sites: [Site] { table.sites }
 
     let dim = 60

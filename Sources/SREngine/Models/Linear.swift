@@ -1,5 +1,19 @@
 import SRIO
 
+/// Replaces the float GEMM of Linear sites (e.g. integer execution, SRInteger's `IntegerModelPlan`).
+///
+/// Installed with `SRModel.linearExecutor`. Order at every Linear site: the activation hook (if any) is called
+/// on the site's input first, in place; then `Linear.apply` offers the *hooked* input to the executor. So a
+/// fake-quant hook and an integer executor see the same values (and, for symmetric quantizers, the executor's
+/// re-quantization of an already fake-quantized x̂ gives back the hook's codes).
+public protocol LinearExecutor: AnyObject {
+    /// x: rows × site.inFeatures, row stride ldx (the hook's output). out: rows × site.outFeatures, row stride ldo,
+    /// to be fully written, bias included. Return true when done; false (writing nothing) lets the engine run its
+    /// float GEMM for this call.
+    func execute(site: Site, x: UnsafePointer<Float>, ldx: Int, rows: Int,
+                 out: UnsafeMutablePointer<Float>, ldo: Int) -> Bool
+}
+
 /// A Linear layer y = x·Wᵀ + b whose weight can be swapped (fake-quantized) and restored.
 final class Linear: @unchecked Sendable {
     let inFeatures: Int
@@ -8,6 +22,9 @@ final class Linear: @unchecked Sendable {
     let bias: [Float]?
     private let originalWeight: [Float]
     private var packed: GEMM.Packed
+    /// Set by `SiteTable.addLinear`; with `executor`, consulted before the float GEMM (nil: no extra work).
+    fileprivate(set) var site: Site?
+    fileprivate(set) var executor: LinearExecutor?
 
     init(weight: Tensor, bias: Tensor?) {
         outFeatures = weight.shape[0]
@@ -28,6 +45,8 @@ final class Linear: @unchecked Sendable {
     /// out (rows × outFeatures, row stride ldo) = x (rows × inFeatures, stride ldx) · Wᵀ + b.
     func apply(_ x: UnsafePointer<Float>, ldx: Int? = nil, rows: Int, into out: UnsafeMutablePointer<Float>, ldo: Int? = nil) {
         let ldo = ldo ?? outFeatures
+        if let ex = executor, let s = site,
+           ex.execute(site: s, x: x, ldx: ldx ?? inFeatures, rows: rows, out: out, ldo: ldo) { return }
         if let b = bias {
             b.withUnsafeBufferPointer { bp in
                 GEMM.multiply(m: rows, a: x, lda: ldx ?? inFeatures, packed: packed, c: out, ldc: ldo, bias: bp.baseAddress!)
@@ -47,7 +66,14 @@ final class SiteTable {
     @discardableResult
     func addLinear(_ name: String, _ layer: Linear) -> Int {
         linears[name] = layer
-        return add(Site(name: name, kind: .linear(inFeatures: layer.inFeatures, outFeatures: layer.outFeatures)))
+        let site = Site(name: name, kind: .linear(inFeatures: layer.inFeatures, outFeatures: layer.outFeatures))
+        layer.site = site
+        return add(site)
+    }
+
+    /// Installs (or, with nil, removes) the executor on every Linear site.
+    func setExecutor(_ executor: LinearExecutor?) {
+        for l in linears.values { l.executor = executor }
     }
 
     @discardableResult

@@ -18,6 +18,8 @@ public protocol SRModel: AnyObject {
     var sites: [Site] { get }
     /// nil: no hook calls at all.
     var hook: ActivationHook? { get set }
+    /// nil: the float GEMM at every Linear site. Otherwise offered each Linear site's (hooked) input first.
+    var linearExecutor: LinearExecutor? { get set }
     /// (1, 3, H, W) RGB in [0, 1] → (1, 3, H·s, W·s), not clamped (the official return value).
     func forward(_ input: Tensor, stages: StageSink?) throws -> Tensor
     /// A Linear site's current weight (out × in) and bias.

@@ -8,6 +8,8 @@ public final class SwinIRLight: SRModel {
     public let architecture = Architecture.swinIRLight
     public let scale: Int
     public var hook: ActivationHook?
+    /// nil: every Linear site runs the float GEMM (see `LinearExecutor`).
+    public var linearExecutor: LinearExecutor? { didSet { table.setExecutor(linearExecutor) } }
     public var sites: [Site] { table.sites }
 
     let dim = 60, heads = 6, headDim = 10, window = 8

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import HarmoQ
+import SRIO
+import SREngine
+import SRInteger
+
+/// Whole-model integer execution through the engine's `LinearExecutor` (docs/integer.md).
+@Suite(.serialized) struct WholeModelIntegerTests {
+    static let modelFile = "models/dat-light-x2.safetensors"
+    static let lrFile = "data/Set5/LR_bicubic/X2/butterflyx2.png"
+    static let hrFile = "data/Set5/HR/butterfly.png"
+    static var available: Bool { SharedData.exists(modelFile) && SharedData.exists(lrFile) && SharedData.exists(hrFile) }
+
+    /// A 48×48 LR crop of Set5 butterfly ×2 at (40, 40) and the matching 96×96 HR crop.
+    static func images() throws -> (lr: RGBImage, hr: RGBImage) {
+        let lr = try RGBImage.read(path: SharedData.path(lrFile)).cropped(x: 40, y: 40, width: 48, height: 48)
+        let hr = try RGBImage.read(path: SharedData.path(hrFile)).cropped(x: 80, y: 80, width: 96, height: 96)
+        return (lr, hr)
+    }
+
+    @Test func sharedDataPresenceIsReported() {
+        if !Self.available {
+            print("WholeModelIntegerTests: SKIPPED the DAT-light tests: \(SharedData.root.path)/{\(Self.modelFile), \(Self.lrFile), \(Self.hrFile)} not found")
+        }
+    }
+
+    /// Integer execution of every Linear site vs the fake-quant simulation's PSNR (target 0.001 dB, W8A8 and W4A4,
+    /// MinMax plan; a known issue, see below). Also: the executor is called once per Linear site and forward; a fake-quant hook in front of the
+    /// executor changes nothing (same codes); removing the executor restores the float forward bit for bit.
+    @Test(.enabled(if: WholeModelIntegerTests.available), arguments: [8, 4])
+    func integerPSNREqualsFakeQuantPSNR(bits: Int) throws {
+        let model = try ModelLoader.load(path: SharedData.path(Self.modelFile))
+        let (lr, hr) = try Self.images()
+        let x = lr.toTensor()
+        let fpOut = try model.forward(x)
+        let fpPSNR = try PSNR.y(try RGBImage(tensor: fpOut), hr, border: 2)
+
+        let plan = try IntegerModelPlan.minMax(model: model, bits: bits, calibration: [x])
+
+        // Fake quantization (simulation): Ŵ installed, x̂ in the hook, float GEMM.
+        let sim = FakeQuantPlanHook(plan: plan)
+        try sim.install(on: model)
+        let fakeOut = try model.forward(x)
+        // Hook then executor: the executor re-quantizes the hook's x̂ (same codes).
+        let counter = CountingExecutor(plan)
+        model.linearExecutor = counter
+        let intHookedOut = try model.forward(x)
+        sim.remove(from: model)
+        #expect(counter.calls == model.sites.filter(\.isLinear).count)
+        #expect(counter.declined == 0)
+
+        // Integer execution alone (FP weights in the model; the plan quantizes x itself).
+        plan.install(on: model)
+        #expect(model.linearExecutor === plan)
+        let intOut = try model.forward(x)
+        plan.remove(from: model)
+        #expect(model.linearExecutor == nil)
+        #expect(intOut.data == intHookedOut.data, "hook + executor must equal executor alone")
+        #expect(try model.forward(x).data == fpOut.data, "removing the executor must restore the float forward")
+
+        // The simulation with its float sums replaced by correctly rounded (Double) sums.
+        let dsim = FakeQuantPlanHook(plan: plan)
+        try dsim.install(on: model)
+        model.linearExecutor = DoubleSumFakeQuantExecutor(plan: plan)
+        let fakeDoubleOut = try model.forward(x)
+        model.linearExecutor = nil
+        dsim.remove(from: model)
+        let fakeDoublePSNR = try PSNR.y(try RGBImage(tensor: fakeDoubleOut), hr, border: 2)
+
+        let fakePSNR = try PSNR.y(try RGBImage(tensor: fakeOut), hr, border: 2)
+        let intPSNR = try PSNR.y(try RGBImage(tensor: intOut), hr, border: 2)
+        var maxDiff: Float = 0
+        for (a, b) in zip(intOut.data, fakeOut.data) { maxDiff = max(maxDiff, abs(a - b)) }
+        print(String(format: "DAT-light x2 butterfly 48x48 crop W%dA%d: PSNR-Y FP32 %.4f, fake-quant %.4f, integer %.4f dB "
+                     + "(|Δ| %.6f dB); max |y_int − y_fake| %.3g over %d outputs; fake-quant with Double sums %.4f dB "
+                     + "(|Δ| to fake-quant %.6f dB)",
+                     bits, bits, fpPSNR, fakePSNR, intPSNR, abs(intPSNR - fakePSNR), maxDiff, intOut.count,
+                     fakeDoublePSNR, abs(fakeDoublePSNR - fakePSNR)))
+        // Issue #8's target. Not met: site outputs of the two paths differ by float rounding (within ParityBound, see
+        // LinearParityTests), and a downstream activation quantizer turns a rounding-level difference at a half-step
+        // into a whole code. The simulation itself moves by more than 0.001 dB when only its summation changes
+        // (Double sums, printed above). Kept at 0.001 dB and recorded as a known issue (docs/integer.md).
+        withKnownIssue("whole-model integer vs fake-quant PSNR: 0.001 dB is below the simulation's own summation sensitivity") {
+            #expect(abs(intPSNR - fakePSNR) <= 0.001)
+        }
+        #expect(intOut.data != fpOut.data, "integer execution must not be the float forward")
+    }
+
+    /// An executor that declines (returns false) leaves the float forward bit-identical, and it sees the input
+    /// after the activation hook.
+    @Test(.enabled(if: WholeModelIntegerTests.available))
+    func decliningExecutorSeesHookedInputAndKeepsTheFloatPath() throws {
+        let model = try ModelLoader.load(path: SharedData.path(Self.modelFile))
+        let x = try Self.images().lr.cropped(width: 16, height: 16).toTensor()
+        let fpOut = try model.forward(x)
+        let spy = SpyExecutor()
+        model.hook = MarkFirstValue()
+        model.linearExecutor = spy
+        let hookedOut = try model.forward(x)
+        model.linearExecutor = nil
+        let hookedOnly = try model.forward(x)
+        model.hook = nil
+        #expect(hookedOut.data == hookedOnly.data)
+        #expect(spy.calls == model.sites.filter(\.isLinear).count)
+        #expect(spy.sawMark == spy.calls, "every Linear input reached the executor after the hook")
+        #expect(try model.forward(x).data == fpOut.data)
+    }
+}
+
+/// Delegates to a plan and counts calls.
+final class CountingExecutor: LinearExecutor {
+    let inner: LinearExecutor
+    var calls = 0, declined = 0
+    init(_ inner: LinearExecutor) { self.inner = inner }
+    func execute(site: Site, x: UnsafePointer<Float>, ldx: Int, rows: Int, out: UnsafeMutablePointer<Float>, ldo: Int) -> Bool {
+        calls += 1
+        let ok = inner.execute(site: site, x: x, ldx: ldx, rows: rows, out: out, ldo: ldo)
+        if !ok { declined += 1 }
+        return ok
+    }
+}
+
+/// Sets the first input value of every Linear site to a marker.
+final class MarkFirstValue: ActivationHook {
+    static let mark: Float = 0.123456789
+    func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
+        if site.isLinear { values[0] = Self.mark }
+    }
+}
+
+/// Declines every call; records whether the marker is there.
+final class SpyExecutor: LinearExecutor {
+    var calls = 0, sawMark = 0
+    func execute(site: Site, x: UnsafePointer<Float>, ldx: Int, rows: Int, out: UnsafeMutablePointer<Float>, ldo: Int) -> Bool {
+        calls += 1
+        if x[0] == MarkFirstValue.mark { sawMark += 1 }
+        return false
+    }
+}
