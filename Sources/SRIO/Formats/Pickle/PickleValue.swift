@@ -35,7 +35,10 @@ public indirect enum PickleValue {
     }
 }
 
-public final class PickleList { public var items: [PickleValue] = [] }
+public final class PickleList {
+    public var items: [PickleValue] = []
+    public init() {}
+}
 
 /// Insertion-ordered dict with hashable keys (strings or ints), as state dicts need.
 public final class PickleDict {
@@ -46,6 +49,8 @@ public final class PickleDict {
         values[k] = v
     }
     public subscript(_ s: String) -> PickleValue? { values[.string(s)] }
+    /// Drops every entry (used to break reference cycles of a rejected pickle).
+    func removeAll() { keys.removeAll(); values.removeAll() }
 }
 
 public enum PickleKey: Hashable, CustomStringConvertible {

@@ -27,9 +27,46 @@ public struct RestrictedUnpickler {
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
 
+    /// Every list/dict built, so a rejected or cyclic pickle can be torn down (ARC never frees a cycle).
+    private var lists: [PickleList] = []
+    private var dicts: [PickleDict] = []
+
     public static func load(_ bytes: [UInt8]) throws -> PickleValue {
         var u = RestrictedUnpickler(b: bytes)
-        return try u.run()
+        do {
+            let v = try u.run()
+            // Checkpoints never contain a container that contains itself; such a pickle (e.g. a list appended
+            // to itself through the memo) is refused, and its boxes are emptied so the cycle does not leak.
+            if containsCycle(v) { throw u.fail("a list or dict contains itself (cyclic structure is not allowed)") }
+            return v
+        } catch {
+            u.lists.forEach { $0.items.removeAll() }
+            u.dicts.forEach { $0.removeAll() }
+            throw error
+        }
+    }
+
+    /// Depth-first search for a container reachable from itself.
+    static func containsCycle(_ root: PickleValue) -> Bool {
+        var onPath = Set<ObjectIdentifier>(), done = Set<ObjectIdentifier>()
+        func visit(_ v: PickleValue) -> Bool {
+            switch v {
+            case .tuple(let xs): return xs.contains { visit($0) }
+            case .list(let l): return enter(ObjectIdentifier(l)) { l.items.contains { visit($0) } }
+            case .dict(let d): return enter(ObjectIdentifier(d)) { d.keys.contains { d.values[$0].map(visit) ?? false } }
+            default: return false
+            }
+        }
+        func enter(_ id: ObjectIdentifier, _ body: () -> Bool) -> Bool {
+            if onPath.contains(id) { return true }
+            if done.contains(id) { return false }
+            onPath.insert(id)
+            let r = body()
+            onPath.remove(id)
+            done.insert(id)
+            return r
+        }
+        return visit(root)
     }
 
     private init(b: [UInt8]) { self.b = b }
@@ -131,19 +168,19 @@ public struct RestrictedUnpickler {
                 var items: [PickleValue] = []
                 for _ in 0..<n { items.insert(try pop(), at: 0) }
                 stack.append(.tuple(items))
-            case 0x5D: stack.append(.list(PickleList()))                 // EMPTY_LIST
-            case 0x6C: let l = PickleList(); l.items = try popMark(); stack.append(.list(l))
+            case 0x5D: let l = PickleList(); lists.append(l); stack.append(.list(l))   // EMPTY_LIST
+            case 0x6C: let l = PickleList(); lists.append(l); l.items = try popMark(); stack.append(.list(l))
             case 0x61, 0x65:                                             // APPEND, APPENDS
                 let items = op == 0x61 ? [try pop()] : try popMark()
                 guard case .list(let l) = stack.last ?? .none else { throw fail("APPEND target is not a list") }
                 l.items += items
-            case 0x7D: stack.append(.dict(PickleDict()))                 // EMPTY_DICT
+            case 0x7D: let d = PickleDict(); dicts.append(d); stack.append(.dict(d))   // EMPTY_DICT
             case 0x64, 0x73, 0x75:                                       // DICT, SETITEM, SETITEMS
                 let items: [PickleValue]
                 if op == 0x73 { let v = try pop(); let k = try pop(); items = [k, v] } else { items = try popMark() }
                 guard items.count % 2 == 0 else { throw fail("odd number of items for a dict") }
                 let d: PickleDict
-                if op == 0x64 { d = PickleDict() } else {
+                if op == 0x64 { d = PickleDict(); dicts.append(d) } else {
                     guard case .dict(let t) = stack.last ?? .none else { throw fail("SETITEM target is not a dict") }
                     d = t
                 }
@@ -200,13 +237,14 @@ public struct RestrictedUnpickler {
         }
     }
 
-    private func reduce(_ callable: PickleValue, _ args: PickleValue) throws -> PickleValue {
+    private mutating func reduce(_ callable: PickleValue, _ args: PickleValue) throws -> PickleValue {
         guard case .global(let module, let name) = callable, case .tuple(let a) = args else {
             throw fail("REDUCE of \(callable.kind) is not allowed")
         }
         switch "\(module).\(name)" {
         case "collections.OrderedDict":
             let d = PickleDict()
+            dicts.append(d)
             if let first = a.first {
                 guard case .list(let pairs) = first else { throw fail("OrderedDict argument is not a list") }
                 for p in pairs.items {
