@@ -7,10 +7,11 @@ let package = Package(
     name: "harmoq-fuzz",
     dependencies: [.package(name: "harmoq", path: "../..")],
     targets: [
-        .executableTarget(name: "FuzzSafeTensors", dependencies: [.product(name: "SREngine", package: "harmoq")]),
-        .executableTarget(name: "FuzzPickle", dependencies: [.product(name: "SREngine", package: "harmoq")]),
-        .executableTarget(name: "FuzzPTH", dependencies: [.product(name: "SREngine", package: "harmoq")]),
-        .executableTarget(name: "FuzzPNG", dependencies: [.product(name: "SREngine", package: "harmoq")]),
-        .executableTarget(name: "FuzzBMP", dependencies: [.product(name: "SREngine", package: "harmoq")]),
+        .target(name: "FuzzSupport"),
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", .product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzPickle", dependencies: ["FuzzSupport", .product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzPTH", dependencies: ["FuzzSupport", .product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzPNG", dependencies: ["FuzzSupport", .product(name: "SREngine", package: "harmoq")]),
+        .executableTarget(name: "FuzzBMP", dependencies: ["FuzzSupport", .product(name: "SREngine", package: "harmoq")]),
     ]
 )
