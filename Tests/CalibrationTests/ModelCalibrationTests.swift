@@ -36,10 +36,17 @@ func tempPath(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("harmoq-calib-\(ProcessInfo.processInfo.processIdentifier)-\(name)").path
 }
 
+/// Removes a QPARAMS file and its sidecar written by a test.
+func removeQParams(_ path: String) {
+    try? FileManager.default.removeItem(atPath: path)
+    try? FileManager.default.removeItem(atPath: path + ".json")
+}
+
 @Test func qparamsReloadGivesBitIdenticalOutputs() throws {
     let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
     #expect(qp.sites.count == 12)
     let path = tempPath("reload.qparams")
+    defer { removeQParams(path) }
     try qp.write(to: path)
     let back = try QParams.read(path: path)
     #expect(back == qp)
@@ -58,6 +65,7 @@ func tempPath(_ name: String) -> String {
     let (q1, _, _) = try ciCalibration(ciHarmoQ(.corrected), seed: 3)
     let (q2, _, _) = try ciCalibration(ciHarmoQ(.corrected), seed: 3)
     let p1 = tempPath("det1.qparams"), p2 = tempPath("det2.qparams")
+    defer { removeQParams(p1); removeQParams(p2) }
     try q1.write(to: p1); try q2.write(to: p2)
     let b1 = try Data(contentsOf: URL(fileURLWithPath: p1)), b2 = try Data(contentsOf: URL(fileURLWithPath: p2))
     let j1 = try Data(contentsOf: URL(fileURLWithPath: p1 + ".json")), j2 = try Data(contentsOf: URL(fileURLWithPath: p2 + ".json"))
