@@ -28,35 +28,27 @@ public struct ChannelQuantizer: Sendable, Codable, Equatable {
 
     /// Fake-quantizes `x` (row-major, `shape`), channel c along `axis` with `quantizers[c]`.
     public func fakeQuant(_ x: [Float], shape: [Int]) throws -> [Float] {
-        var out = x
-        try apply(&out, shape: shape) { q, v in q.fakeQuant(v) }
-        return out
+        try map(x, shape: shape) { q, v in q.fakeQuant(v) }
     }
 
     /// Integer codes, same layout as `x`.
     public func codes(_ x: [Float], shape: [Int]) throws -> [Int32] {
-        let c = quantizers.count
-        let (outer, inner) = try ChannelQuantizer.layout(shape, axis: axis, count: x.count, channels: c)
-        var out = [Int32](repeating: 0, count: x.count)
-        for o in 0..<outer { for ch in 0..<c { let q = quantizers[ch]; let base = (o * c + ch) * inner
-            for i in 0..<inner { out[base + i] = q.code(x[base + i]) } } }
-        return out
+        try map(x, shape: shape) { q, v in q.code(v) }
     }
 
     /// Dequantizes codes produced by `codes` (bit-identical to `fakeQuant`).
     public func dequantize(_ codes: [Int32], shape: [Int]) throws -> [Float] {
-        let c = quantizers.count
-        let (outer, inner) = try ChannelQuantizer.layout(shape, axis: axis, count: codes.count, channels: c)
-        var out = [Float](repeating: 0, count: codes.count)
-        for o in 0..<outer { for ch in 0..<c { let q = quantizers[ch]; let base = (o * c + ch) * inner
-            for i in 0..<inner { out[base + i] = q.dequantize(codes[base + i]) } } }
-        return out
+        try map(codes, shape: shape) { q, c in q.dequantize(c) }
     }
 
-    func apply(_ x: inout [Float], shape: [Int], _ f: (Quantizer, Float) -> Float) throws {
+    /// Applies `f` with each element's channel quantizer, keeping the layout.
+    func map<T, U>(_ x: [T], shape: [Int], _ f: (Quantizer, T) -> U) throws -> [U] {
         let c = quantizers.count
         let (outer, inner) = try ChannelQuantizer.layout(shape, axis: axis, count: x.count, channels: c)
+        var out: [U] = []
+        out.reserveCapacity(x.count)
         for o in 0..<outer { for ch in 0..<c { let q = quantizers[ch]; let base = (o * c + ch) * inner
-            for i in 0..<inner { x[base + i] = f(q, x[base + i]) } } }
+            for i in 0..<inner { out.append(f(q, x[base + i])) } } }
+        return out
     }
 }
