@@ -59,6 +59,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
+        /// Test support shared by test targets (not API): locating ../shared.
+        .target(name: "_TestSupport", swiftSettings: v5),
+
         // MARK: - Tests (Swift Testing; run with --disable-xctest)
         .testTarget(name: "HarmoQTests", dependencies: [
             "HarmoQ", .product(name: "PropertyBased", package: "swift-property-based"),
@@ -67,14 +70,14 @@ let package = Package(
             "GSLOracle", "HarmoQ", .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "CheckTests", dependencies: ["HarmoQChecks", "HarmoQ", "GSLOracle"], swiftSettings: v5),
-        .testTarget(name: "EngineTests", dependencies: ["SREngine", "SRIO", "HarmoQ", "CKernels",
+        .testTarget(name: "EngineTests", dependencies: ["SREngine", "SRIO", "HarmoQ", "CKernels", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "CalibrationTests", dependencies: ["SRCalibration", "SREngine", "SRIO", "HarmoQ",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "GoldenTests", dependencies: ["HarmoQGolden", "HarmoQ"], swiftSettings: v5),
-        .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ",
+        .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], exclude: ["Fixtures"], swiftSettings: v5),
