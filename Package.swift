@@ -32,7 +32,7 @@ let package = Package(
         /// libpng (Debian libpng-dev).
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         /// Tensors, safetensors / .pth loaders, PNG/BMP, MATLAB bicubic, PSNR/SSIM.
-        .target(name: "SRIO", dependencies: ["CPNG"], swiftSettings: optimizedInDebug),
+        .target(name: "SRIO", dependencies: ["CPNG", "HarmoQ"], swiftSettings: optimizedInDebug),
         /// SwinIR-light and DAT-light inference with named quantization sites.
         .target(name: "SREngine", dependencies: ["SRIO", "HarmoQ", "CKernels"], swiftSettings: optimizedInDebug),
 
@@ -80,6 +80,6 @@ let package = Package(
         .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
-        .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine"], exclude: ["Fixtures"], swiftSettings: v5),
+        .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine", "HarmoQ"], exclude: ["Fixtures"], swiftSettings: v5),
     ]
 )

@@ -20,7 +20,7 @@ struct ObserverTests {
     /// DOBI keeps the first (widest) candidate on ties and never beats the exhaustive minimum of its own grid.
     @Test func dobiMatchesBruteForceOverItsGrid() throws {
         var rng = SplitMix64(seed: 11)
-        var x: [Float] = (0..<2000).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        var x: [Float] = (0..<2000).map { _ in Float(rng.nextUniform() * 2 - 1) }
         x[0] = 25   // one outlier: DOBI should shrink the upper bound a lot
         for bits in [2, 3, 4] {
             let (lb, ub) = try Observer.dobi(x, bits: bits)
@@ -44,7 +44,7 @@ struct ObserverTests {
 
     @Test func mseSearchNoWorseThanMinMax() throws {
         var rng = SplitMix64(seed: 12)
-        let x: [Float] = (0..<3000).map { _ in let u = rng.nextUnit(); return Float((u - 0.5) * (u < 0.01 ? 40 : 2)) }
+        let x: [Float] = (0..<3000).map { _ in let u = rng.nextUniform(); return Float((u - 0.5) * (u < 0.01 ? 40 : 2)) }
         for bits in 2...6 {
             let (lo, hi) = try Observer.mseSearch(x, bits: bits, scheme: .symmetric)
             let (alo, ahi) = try Observer.absMax(x)

@@ -72,10 +72,10 @@ struct QuantizerTableTests {
         var rng = SplitMix64(seed: 7)
         for bits in 1...16 {
             for scheme in QuantScheme.allCases {
-                let lo = -Float(rng.nextUnit() * 3 + 0.1), hi = Float(rng.nextUnit() * 3 + 0.1)
+                let lo = -Float(rng.nextUniform() * 3 + 0.1), hi = Float(rng.nextUniform() * 3 + 0.1)
                 let q = try Quantizer(bits: bits, lower: lo, upper: hi, scheme: scheme)
                 for _ in 0..<200 {
-                    let x = Float(rng.nextUnit() * 10 - 5)
+                    let x = Float(rng.nextUniform() * 10 - 5)
                     #expect(q.dequantize(q.code(x)).bitPattern == q.fakeQuant(x).bitPattern, "bits=\(bits) \(scheme) x=\(x)")
                     #expect(q.code(x) >= q.codeMin && q.code(x) <= q.codeMax)
                 }

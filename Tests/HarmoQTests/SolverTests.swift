@@ -9,7 +9,7 @@ func maxDiff(_ a: [Double], _ b: [Double]) -> Double {
 struct SolverTests {
     static func randomSPD(_ n: Int, seed: UInt64) -> DMatrix {
         var rng = SplitMix64(seed: seed)
-        let g = DMatrix(rows: n, cols: n, data: (0..<(n * n)).map { _ in rng.nextUnit() - 0.5 })
+        let g = DMatrix(rows: n, cols: n, data: (0..<(n * n)).map { _ in rng.nextUniform() - 0.5 })
         var a = g * g.transposed
         for i in 0..<n { a[i, i] += 0.5 }
         return a

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SRIO
+import HarmoQ
 
 /// Statistics of our MATLAB-bicubic LR against a shipped LR file.
 struct LRDiff { var maxLevels = 0; var differing = 0; var total = 0 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SRIO
+import HarmoQ
 
 @Test(.enabled(if: SharedData.available, "needs ../shared"))
 func benchmarkSetPairsFilesAndGeneratesMissingLR() throws {

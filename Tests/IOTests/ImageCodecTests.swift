@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SRIO
+import HarmoQ
 
 @Test func pngRoundTripIsLossless() throws {
     var rng = SplitMix64(seed: 3)

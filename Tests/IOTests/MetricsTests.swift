@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SRIO
+import HarmoQ
 
 /// The official DAT-light ×2 SR PNGs against Set5 HR must reproduce the per-image PSNR/SSIM that
 /// the official script printed into fp-metrics.json (4 and 5 decimals).

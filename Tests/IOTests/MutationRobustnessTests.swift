@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SRIO
+import HarmoQ
 
 /// Seeded byte mutations (flip, overwrite, truncate, duplicate a span) of valid files: every parser
 /// must either succeed or throw an `IOError`, never trap. A crash here kills the test process, which

@@ -1,3 +1,4 @@
+import HarmoQ
 import SRIO
 
 /// Deterministic random codes for kernel tests.

@@ -1,4 +1,5 @@
 import Foundation
+import HarmoQ
 
 /// Reproducible calibration inputs: `count` LR patches of 64×64, each cut from a random HR
 /// region of 64·s × 64·s of a training image and downscaled with MATLAB bicubic
