@@ -1,16 +1,12 @@
 import Foundation
+import HarmoQ
 
-/// Seeded SplitMix64 for checkers: every case is reproducible from the seed printed on its line.
+/// Seeded generator for checkers: the core's SplitMix64 started one increment past `seed` (the stream the
+/// recorded checker results use), so every case is reproducible from the seed printed on its line.
 public struct CheckRNG: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var base: SplitMix64
+    public init(seed: UInt64) { base = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15) }
+    public mutating func next() -> UInt64 { base.next() }
     /// Uniform in [0, 1).
     public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
     /// Standard normal (Box–Muller).
