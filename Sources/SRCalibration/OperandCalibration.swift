@@ -15,6 +15,10 @@ enum OperandCalibration {
         case .minMax: return (sym.0, sym.1, .symmetric)
         case .harmoq(let c) where c.variant == .paperLiteral: return (sym.0, sym.1, .symmetric)
         case .percentile(let p): let b = symmetrise(try Observer.percentile(sample, p)); return (b.0, b.1, .symmetric)
+        case .harmoq(let c) where c.activationScheme == .affine:
+            guard exactMin < exactMax else { return (exactMin - 0.005, exactMax + 0.005, .affine) }
+            let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .affine, rounding: rounding)
+            return (b.0, b.1, .affine)
         case .mseSearch, .harmoq:
             let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .symmetric, rounding: rounding)
             return (b.0, b.1, .symmetric)

@@ -56,6 +56,10 @@ public struct HarmoQConfig: Codable, Sendable, Equatable {
     public var activationBits: Int = 4
     public var rounding: Rounding = .halfToEven
     public var gradientMode: GradientMode = .ste
+    /// Activation quantizer scheme (per tensor): nil = symmetric (the paper's implementation table). `.affine`
+    /// gives one-sided inputs (post-GELU, softmax probabilities) all 2^b levels instead of about half of them.
+    /// Optional so that configurations recorded before this option decode unchanged.
+    public var activationScheme: QuantScheme?
 
     // Steps on/off (Table 2 ablation).
     public var useSRC = true
@@ -141,11 +145,15 @@ public struct HarmoQConfig: Codable, Sendable, Equatable {
         return c
     }
 
-    /// The corrected preset (the default).
+    /// The corrected preset (the default). Besides the corrected formulas it quantizes activations with an affine
+    /// per-tensor grid: the paper's symmetric grid leaves about half of the 2^b levels unused on one-sided inputs
+    /// (post-GELU, softmax probabilities); on DAT-light ×2 W4A4 (4 patches, 100 ABR iterations) Set5 PSNR goes from
+    /// 36.86 (symmetric) to 37.28 dB (affine).
     public static func corrected(weightBits: Int = 4, activationBits: Int = 4) -> HarmoQConfig {
         var c = HarmoQConfig()
         c.weightBits = weightBits
         c.activationBits = activationBits
+        c.activationScheme = .affine
         return c
     }
 

@@ -15,8 +15,12 @@ public enum LayerCalibrator {
         try config.validate()
         let evalRows = p.rowSubset(config.refinementRows, seed: seed)
         let raw = p.gather(evalRows)
-        let initial = try BaselineCalibration.calibrate(p, method: .minMax, weightBits: weightBits, activationBits: activationBits,
+        var initial = try BaselineCalibration.calibrate(p, method: .minMax, weightBits: weightBits, activationBits: activationBits,
                                                         rounding: config.rounding, seed: seed)
+        if case .harmoq = method, config.activationScheme == .affine {
+            initial.activationScheme = .affine
+            (initial.activationLower, initial.activationUpper) = try activationMinMax(p.samples)
+        }
         let before = try losses(initial, rawRows: raw, rows: evalRows.count, original: p.weight)
         guard case .harmoq = method else {
             let q = try BaselineCalibration.calibrate(p, method: method, weightBits: weightBits, activationBits: activationBits,
@@ -73,7 +77,13 @@ public enum LayerCalibrator {
         try reestimateWeightBounds(&q)
         var xs = p.samples
         for i in 0..<xs.count { xs[i] /= s[i % d] }
-        (q.activationLower, q.activationUpper) = try Observer.absMax(xs)
+        (q.activationLower, q.activationUpper) = q.activationScheme == .affine ? try activationMinMax(xs) : try Observer.absMax(xs)
+    }
+
+    /// MinMax bounds for an affine activation quantizer, widened when the input is constant so that α < β.
+    static func activationMinMax(_ xs: [Float]) throws -> (Float, Float) {
+        let (lo, hi) = try Observer.minMax(xs)
+        return lo < hi ? (lo, hi) : (lo - 0.005, hi + 0.005)
     }
 
     static func reestimateWeightBounds(_ q: inout LayerQuantization) throws {

@@ -93,7 +93,7 @@ public struct T4Convergence: Checker {
             let src = try LayerCalibrator.calibrate(layer, method: .harmoq(srcOnly), weightBits: c.bits, activationBits: c.bits, seed: s)
             out.append(r("src-step-ratio", src.after.deployment / src.before.deployment, threshold: 1, p, .refutationReproduces))
             // (3) corrected ABR, plain Adam (no rollback), keep-best.
-            var adam = cfg(.corrected()); adam.useSRC = false; adam.useHSO = false
+            var adam = cfg(.corrected()); adam.useSRC = false; adam.useHSO = false; adam.activationScheme = nil  // the paper's symmetric grid
             let ad = try LayerCalibrator.calibrate(layer, method: .harmoq(adam), weightBits: c.bits, activationBits: c.bits, seed: s)
             let adLoss = losses(ad.trace ?? RefinementTrace())
             out.append(r("increase-share-adam", share(adLoss), threshold: 0.05, p, .refutationReproduces))
