@@ -43,6 +43,9 @@ let package = Package(
         .target(name: "CIntKernels", cSettings: [.unsafeFlags(["-O3"])]),
         /// Packed low-bit weights, integer linear sites, parity with fake quantization.
         .target(name: "SRInteger", dependencies: ["HarmoQ", "SRIO", "SREngine", "CIntKernels"], swiftSettings: optimizedInDebug),
+        /// ONNX QDQ export of quantized Linear sites (hand-written protobuf wire encoder; checked by ci/onnx-check.sh).
+        .target(name: "ONNXExport", dependencies: ["HarmoQ", "SRIO", "SREngine", "SRCalibration"],
+                swiftSettings: optimizedInDebug),
 
         // MARK: - Independent oracle (never imports the core)
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
@@ -56,6 +59,7 @@ let package = Package(
                 swiftSettings: optimizedInDebug),
         .executableTarget(name: "harmoq", dependencies: [
             "HarmoQ", "SREngine", "SRIO", "SRCalibration", "SRInteger", "HarmoQChecks", "HarmoQGolden", "GSLOracle",
+            "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
@@ -80,6 +84,7 @@ let package = Package(
         .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNXExport", "SRCalibration", "HarmoQ", "_TestSupport"], swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine", "HarmoQ"], exclude: ["Fixtures"], swiftSettings: v5),
     ]
 )

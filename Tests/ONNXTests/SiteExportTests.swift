@@ -1,0 +1,103 @@
+import Foundation
+import HarmoQ
+import SRCalibration
+import Testing
+import _TestSupport
+@testable import ONNXExport
+
+/// `SiteExport.run` on the real DAT-light ×2 with a tiny HarmoQ calibration (HSO scales included): the written files
+/// agree with each other and with the graph's own initializers, read back from the .onnx bytes — the same comparison
+/// ci/onnx-check.py makes against onnxruntime, here against an exact Float64 evaluation, without Python.
+@Suite struct SiteExportTests {
+    static let model = "models/dat-light-x2.safetensors"
+    static let calib = "data/DIV2K-calib"
+
+    static func floats(_ path: String) throws -> [Float] {
+        let b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var out: [Float] = []
+        out.reserveCapacity(b.count / 4)
+        for i in stride(from: 0, to: b.count, by: 4) {
+            let lo = UInt32(b[i]) | (UInt32(b[i + 1]) << 8)
+            let hi = (UInt32(b[i + 2]) << 16) | (UInt32(b[i + 3]) << 24)
+            out.append(Float(bitPattern: lo | hi))
+        }
+        return out
+    }
+
+    @Test(.enabled(if: SharedData.exists(model) && SharedData.exists(calib)))
+    func exportedFilesAgreeWithTheGraphWithinTheFloat32Bound() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-export-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var cfg = HarmoQConfig.corrected()
+        cfg.iterations = 5
+        cfg.warmupIterations = 0
+        var opts = ModelCalibrationOptions(method: .harmoq(cfg), weightBits: 4, activationBits: 4)
+        opts.siteLimit = 2
+        var req = CalibrationRun.Request(modelPath: SharedData.path(Self.model), options: opts,
+                                         sources: [SharedData.path(Self.calib)], toolVersion: "test")
+        req.patchCount = 1
+        let qp = try CalibrationRun.run(req).qparams
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try qp.write(to: dir + "/q.qparams")
+
+        var ex = SiteExport.Request(modelPath: SharedData.path(Self.model), quantPath: dir + "/q.qparams", outDir: dir + "/sites",
+                                    siteLimit: nil, sources: [SharedData.path(Self.calib)], toolVersion: "test")
+        ex.rowsPerSite = 256
+        let index = try SiteExport.run(ex)
+        let exported = index.sites.filter(\.exported)
+        #expect(!exported.isEmpty)
+        #expect(exported.contains { $0.hsoScale != nil })
+
+        for e in exported {
+            let (rows, d, m) = (e.rows, e.inFeatures, e.outFeatures)
+            #expect(rows == 256)
+            let x = try Self.floats(dir + "/sites/" + e.input!)
+            let y = try Self.floats(dir + "/sites/" + e.output!)
+            let affine = e.activationScheme == "affine"
+            let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/sites/" + e.codes!)))
+            let codes = raw.map { affine ? Float($0) : Float(Int8(bitPattern: $0)) }
+            #expect(x.count == rows * d && y.count == rows * m && codes.count == rows * d)
+
+            let graph = try #require(try ProtoDecoder.Message(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/sites/" + e.onnx!)))).message(7))
+            var inits: [String: ProtoDecoder.Message] = [:]
+            for t in try graph.messages(5) { inits[t.string(8) ?? ""] = t }
+            let step = try #require(inits["x_scale"]?.packedFloats(4).first)
+            #expect(step == e.activationStep)
+            let hso = inits["hso_scale"]?.packedFloats(4)
+            #expect(hso == e.hsoScale)
+            let wCodes = try #require(inits["w_codes"]?.bytes(9)).map { Int8(bitPattern: $0) }
+            let wScale = try #require(inits["w_scale"]).packedFloats(4)
+            let bias = inits["bias"]?.packedFloats(4) ?? [Float](repeating: 0, count: m)
+            #expect(wCodes.count == d * m && wScale.count == m && bias.count == m)
+
+            let lower = inits["x_lower"]?.packedFloats(4).first ?? 0
+            #expect(affine == (inits["x_lower"] != nil))
+            if affine { #expect(lower == e.activationLower) }
+            // Codes: round half to even of the float32 grid coordinate, clipped — as the graph's (Clip, Sub,)
+            // QuantizeLinear and Clip compute it.
+            for i in 0..<(rows * d) {
+                var xs = hso.map { x[i] / $0[i % d] } ?? x[i]
+                if affine { xs = Swift.min(Swift.max(xs, lower), e.activationUpper!) - lower }
+                let c = Swift.min(Swift.max((xs / step).rounded(.toNearestOrEven), Float(e.codeMin!)), Float(e.codeMax!))
+                if c != codes[i] { Issue.record("\(e.site): code \(codes[i]) at \(i), expected \(c)"); break }
+            }
+            // Outputs: within γ_{d+3}·(Σ|x̂ŵ| + |b|) of the exact value (one float32 evaluation; docs/onnx.md); affine
+            // x̂ = qΔ + α adds one rounding bounded by u·(|qΔ| + |α|).
+            let u = 0x1p-24, n = Double(d + (affine ? 4 : 3)), gamma = n * u / (1 - n * u)
+            var worst = 0.0
+            for r in 0..<rows { for o in 0..<m {
+                var exact = Double(bias[o]), abs = Swift.abs(Double(bias[o]))
+                for k in 0..<d {
+                    let qd = Double(codes[r * d + k]) * Double(step)
+                    let wv = Double(Float(wCodes[k * m + o]) * wScale[o])
+                    exact += (qd + Double(lower)) * wv
+                    abs += (Swift.abs(qd) + Swift.abs(Double(lower))) * Swift.abs(wv)
+                }
+                let bound = gamma * abs
+                let err = Swift.abs(Double(y[r * m + o]) - exact)
+                worst = Swift.max(worst, bound > 0 ? err / bound : (err > 0 ? .infinity : 0))
+            } }
+            #expect(worst <= 1, "\(e.site): largest |y − exact| / bound = \(worst)")
+        }
+    }
+}
