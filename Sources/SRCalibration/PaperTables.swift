@@ -46,6 +46,8 @@ public enum PaperTables {
         public var psnr: Double
         public var ssim: Double
         public var calibrationSeconds: Double
+        /// Peak resident memory during this cell's calibration (VmHWM after a reset), MiB; nil where /proc is missing.
+        public var calibrationPeakMiB: Double? = nil
     }
 
     public static func method(_ name: String, spec: Spec, ablate: (src: Bool, hso: Bool, abr: Bool) = (true, true, true),
@@ -78,19 +80,20 @@ public enum PaperTables {
                                                       sources: [shared + "/data/DIV2K-calib", shared + "/data/train/T91"])
             let sets = try spec.sets.map { try BenchmarkSet.load(dir: shared + "/data/" + $0, scale: scale) }
             let model = try ModelLoader.build(weights: weights, source: modelPath)
-            func evaluate(_ table: String, _ row: String, _ bits: String, _ qp: QParams?, _ seconds: Double) throws {
+            func evaluate(_ table: String, _ row: String, _ bits: String, _ qp: QParams?, _ seconds: Double, _ peak: Double? = nil) throws {
                 if let qp { try QuantizedModel.apply(qp, to: model) } else { QuantizedModel.remove(from: model) }
                 for set in sets {
                     let r = try SREvaluation.run(set: set, scale: scale, limit: spec.imageLimit) { try model.forward($0) }
                     cells.append(Cell(table: table, row: row, bits: bits, set: set.name, scale: scale, psnr: r.meanPSNRY,
-                                      ssim: r.meanSSIMY, calibrationSeconds: seconds))
+                                      ssim: r.meanSSIMY, calibrationSeconds: seconds, calibrationPeakMiB: peak))
                     log?(String(format: "table %@ ×%d %@ %@ %@: PSNR %.3f SSIM %.4f (calibration %.0f s; elapsed %.0f s)", table, scale,
                                 row, bits, set.name, r.meanPSNRY, r.meanSSIMY, seconds, Date().timeIntervalSince(start)))
                 }
                 QuantizedModel.remove(from: model)
             }
-            func calibrate(_ m: CalibrationMethod, _ wb: Int, _ ab: Int) throws -> (QParams, Double) {
+            func calibrate(_ m: CalibrationMethod, _ wb: Int, _ ab: Int) throws -> (QParams, Double, Double?) {
                 let t0 = Date()
+                let peakIsPerCell = ProcessMemory.resetPeak()
                 var o = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
                 o.seed = spec.seed
                 let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
@@ -99,15 +102,15 @@ public enum PaperTables {
                 let qp = QParams(toolVersion: "tables", model: (modelPath as NSString).lastPathComponent, architecture: model.architecture.rawValue,
                                  scale: scale, method: m.name, weightBits: wb, activationBits: ab, seed: spec.seed, inputs: "quantized-prefix",
                                  patchCount: spec.patches, patchSources: [], notes: [], config: cfg, sites: sites)
-                return (qp, Date().timeIntervalSince(t0))
+                return (qp, Date().timeIntervalSince(t0), peakIsPerCell ? ProcessMemory.peakResidentMiB() : nil)
             }
             if spec.tables.contains("1") || spec.tables.contains("O1") { try evaluate("1", "FP (DAT-light)", "32", nil, 0) }
             if spec.tables.contains("1") {
                 cells += try bicubicCells(sets: sets, scale: scale, limit: spec.imageLimit)
                 for b in spec.table1Bits {
                     for name in spec.table1Methods {
-                        let (qp, s) = try calibrate(try method(name, spec: spec), b, b)
-                        try evaluate("1", name, "W\(b)A\(b)", qp, s)
+                        let (qp, s, peak) = try calibrate(try method(name, spec: spec), b, b)
+                        try evaluate("1", name, "W\(b)A\(b)", qp, s, peak)
                     }
                 }
             }
@@ -116,27 +119,27 @@ public enum PaperTables {
                 for src in [false, true] { for hso in [false, true] { for abr in [false, true] {
                     let row = [src ? "SRC" : nil, hso ? "HSO" : nil, abr ? "ABR" : nil].compactMap { $0 }.joined(separator: "+")
                     let m: CalibrationMethod = (src || hso || abr) ? try method("harmoq", spec: spec, ablate: (src, hso, abr)) : .minMax
-                    let (qp, s) = try calibrate(m, ab, ab)
-                    try evaluate("2", row.isEmpty ? "none (MinMax)" : row, "W\(ab)A\(ab)", qp, s)
+                    let (qp, s, peak) = try calibrate(m, ab, ab)
+                    try evaluate("2", row.isEmpty ? "none (MinMax)" : row, "W\(ab)A\(ab)", qp, s, peak)
                 } } }
             }
             if spec.tables.contains("3") {
-                let (qp0, s0) = try calibrate(try method("harmoq", spec: spec, ablate: (false, true, true)), ab, ab)
-                try evaluate("3", "w/o SRC", "W\(ab)A\(ab)", qp0, s0)
+                let (qp0, s0, peak0) = try calibrate(try method("harmoq", spec: spec, ablate: (false, true, true)), ab, ab)
+                try evaluate("3", "w/o SRC", "W\(ab)A\(ab)", qp0, s0, peak0)
                 for p in [ProjectionKind.identity, .laplacian, .sobel, .dctHighPass, .learned, .random] {
                     var m = try method("harmoq", spec: spec, projection: p)
                     if case .harmoq(var c) = m, p == .learned || p == .random { c.projectionAxis = .channels; m = .harmoq(c) }
-                    let (qp, s) = try calibrate(m, ab, ab)
+                    let (qp, s, peak) = try calibrate(m, ab, ab)
                     let axis = (p == .learned || p == .random) ? "channels" : (p == .identity ? "—" : "tokens")
-                    try evaluate("3", "\(p.rawValue) (\(axis))", "W\(ab)A\(ab)", qp, s)
+                    try evaluate("3", "\(p.rawValue) (\(axis))", "W\(ab)A\(ab)", qp, s, peak)
                 }
             }
             if spec.tables.contains("O1") {
                 for b in spec.o1Bits {
-                    let (qw, sw) = try calibrate(.minMax, b, 32)
-                    try evaluate("O1", "weight-only (MinMax)", "W\(b)A32", qw, sw)
-                    let (qa, sa) = try calibrate(.minMax, 32, b)
-                    try evaluate("O1", "activation-only (MinMax)", "W32A\(b)", qa, sa)
+                    let (qw, sw, pw) = try calibrate(.minMax, b, 32)
+                    try evaluate("O1", "weight-only (MinMax)", "W\(b)A32", qw, sw, pw)
+                    let (qa, sa, pa) = try calibrate(.minMax, 32, b)
+                    try evaluate("O1", "activation-only (MinMax)", "W32A\(b)", qa, sa, pa)
                 }
             }
         }
@@ -180,7 +183,7 @@ public enum PaperTables {
         s += "Generated by `\(command)`. Run: scales \(spec.scales.map { "×\($0)" }.joined(separator: ", ")), sets \(spec.sets.joined(separator: ", ")), "
         s += "\(spec.patches) calibration patches (64×64 LR from DIV2K-calib + T91, seed \(spec.seed); the paper used 1000 DIV2K images), "
         s += "\(spec.iterations) ABR iterations per linear site (paper: 3000). All sites (72 linear + 108 attention operands) quantized; "
-        s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant, `harmoq-literal` = formulas as printed. "
+        s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss keeping the best bounds, affine per-tensor activation grid), `harmoq-literal` = formulas as printed (symmetric activation grid). Calib. peak MiB = process peak RSS during that calibration (model and evaluation buffers included). "
         s += "These are our measurements on DAT-light; the paper's tables are on SwinIR-light and HAT-S and are not reproduced here.\n"
         let cols = Array(Set(cells.map { "\($0.set) ×\($0.scale)" })).sorted()
         let titles = ["1": "Table 1 — methods × bit widths", "2": "Table 2 — SRC/HSO/ABR ablation (corrected variant)",
@@ -190,8 +193,8 @@ public enum PaperTables {
             var rows = cells.filter { $0.table == t }
             if t == "O1" { rows = cells.filter { $0.table == "O1" || ($0.table == "1" && $0.row.hasPrefix("FP")) } }
             guard !rows.isEmpty else { continue }
-            s += "\n## \(titles[t]!)\n\n| Method | Bits | " + cols.map { "\($0) PSNR/SSIM" }.joined(separator: " | ") + " | Calib. s |\n"
-            s += "|---|---|" + cols.map { _ in "---|" }.joined() + "---|\n"
+            s += "\n## \(titles[t]!)\n\n| Method | Bits | " + cols.map { "\($0) PSNR/SSIM" }.joined(separator: " | ") + " | Calib. s | Calib. peak MiB |\n"
+            s += "|---|---|" + cols.map { _ in "---|" }.joined() + "---|---|\n"
             var seen: [String] = []
             for c in rows where !seen.contains(c.row + "|" + c.bits) { seen.append(c.row + "|" + c.bits) }
             for key in seen {
@@ -201,7 +204,8 @@ public enum PaperTables {
                     guard let c = r.first(where: { "\($0.set) ×\($0.scale)" == col }) else { return "—" }
                     return String(format: "%.2f/%.4f", c.psnr, c.ssim)
                 }
-                s += "| \(parts[0]) | \(parts[1]) | " + vals.joined(separator: " | ") + String(format: " | %.0f |\n", r.map(\.calibrationSeconds).max() ?? 0)
+                let peak = r.compactMap(\.calibrationPeakMiB).max().map { String(format: "%.0f", $0) } ?? "—"
+                s += "| \(parts[0]) | \(parts[1]) | " + vals.joined(separator: " | ") + String(format: " | %.0f | ", r.map(\.calibrationSeconds).max() ?? 0) + peak + " |\n"
             }
         }
         return s

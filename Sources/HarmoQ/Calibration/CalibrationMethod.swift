@@ -44,10 +44,12 @@ public struct LayerLosses: Codable, Sendable, Equatable {
 public struct LayerCalibrationResult: Codable, Sendable, Equatable {
     public var method: String
     public var quantization: LayerQuantization
-    /// Losses at the MinMax initialisation (the paper's θ ← MinMax(D)).
+    /// Losses of the MinMax baseline (symmetric, `--method minmax`) on the same rows: the paper's θ ← MinMax(D).
     public var before: LayerLosses
     public var after: LayerLosses
     public var trace: RefinementTrace?
     /// Frobenius norm of the SRC correction δW (0 when SRC is off).
     public var srcCorrectionNorm: Double
+    /// Certificate of the (first) SRC linear solve; nil when SRC is off or solved in eigen form.
+    public var srcCertificate: SolveCertificate? = nil
 }

@@ -17,11 +17,13 @@ public enum LayerCalibrator {
         let raw = p.gather(evalRows)
         var initial = try BaselineCalibration.calibrate(p, method: .minMax, weightBits: weightBits, activationBits: activationBits,
                                                         rounding: config.rounding, seed: seed)
+        // `before` is always the MinMax baseline (symmetric, as `--method minmax`) on these rows, so before/after
+        // compares HarmoQ with MinMax on identical inputs; the affine variant then starts from affine MinMax bounds.
+        let before = try losses(initial, rawRows: raw, rows: evalRows.count, original: p.weight)
         if case .harmoq = method, config.activationScheme == .affine {
             initial.activationScheme = .affine
             (initial.activationLower, initial.activationUpper) = try activationMinMax(p.samples)
         }
-        let before = try losses(initial, rawRows: raw, rows: evalRows.count, original: p.weight)
         guard case .harmoq = method else {
             let q = try BaselineCalibration.calibrate(p, method: method, weightBits: weightBits, activationBits: activationBits,
                                                       rounding: config.rounding, seed: seed)
@@ -31,13 +33,14 @@ public enum LayerCalibrator {
         }
         var q = initial
         var srcNorm = 0.0
+        var certificate: SolveCertificate?
         let literal = config.variant == .paperLiteral
         if literal {
-            if config.useSRC { srcNorm = try applySRC(&q, problem: p, config: config, reestimateWeightBounds: true) }
+            if config.useSRC { (srcNorm, certificate) = try applySRC(&q, problem: p, config: config, reestimateWeightBounds: true) }
             if config.useHSO { try AdaptiveBoundaryRefinement.rebalance(&q, config: config) }
         } else {
             if config.useHSO { try applyPerChannelHSO(&q, problem: p, config: config) }
-            if config.useSRC { srcNorm = try applySRC(&q, problem: p, config: config, reestimateWeightBounds: true) }
+            if config.useSRC { (srcNorm, certificate) = try applySRC(&q, problem: p, config: config, reestimateWeightBounds: true) }
         }
         var trace: RefinementTrace?
         if config.useABR {
@@ -53,7 +56,7 @@ public enum LayerCalibrator {
         }
         return LayerCalibrationResult(method: method.name, quantization: q, before: before,
                                       after: try losses(q, rawRows: raw, rows: evalRows.count, original: p.weight),
-                                      trace: trace, srcCorrectionNorm: srcNorm)
+                                      trace: trace, srcCorrectionNorm: srcNorm, srcCertificate: certificate)
     }
 
     /// Both L_total forms of `q` on the given raw rows.
@@ -92,10 +95,11 @@ public enum LayerCalibrator {
     }
 
     /// SRC on the current scaled problem: W_c = W₀·diag(s) + δW with δW from formula (5) (literal) or the exact
-    /// minimiser (corrected), using δx = Q(x ⊘ s) − x ⊘ s at the current activation bounds. Returns ‖δW‖_F.
+    /// minimiser (corrected), using δx = Q(x ⊘ s) − x ⊘ s at the current activation bounds. Returns ‖δW‖_F and the
+    /// certificate of the linear solve (nil for the eigen form, which has none).
     @discardableResult
     static func applySRC(_ q: inout LayerQuantization, problem p: LayerProblem, config c: HarmoQConfig,
-                         reestimateWeightBounds reest: Bool) throws -> Double {
+                         reestimateWeightBounds reest: Bool) throws -> (Double, SolveCertificate?) {
         let m = p.outputs, d = p.inputs, n = p.rows
         let s = q.inputScale ?? [Float](repeating: 1, count: d)
         var base = p.weight
@@ -107,14 +111,15 @@ public enum LayerCalibrator {
         let momentum: Double? = c.covarianceMomentum > 0 ? c.covarianceMomentum : nil
         let wD = DMatrix(rows: m, cols: d, data: base.map(Double.init))
         let dW: DMatrix
+        var certificate: SolveCertificate?
         if c.projectionAxis == .tokens && c.projection != .identity {
             guard c.variant == .corrected else {
                 throw QuantError("SRC formula (5) is ill-typed for a token-axis H (H would multiply the \(d)×\(d) channel covariance); use --projection-axis channels for the literal variant")
             }
             let (sxx, sdx) = try LayerStatistics.moments(x: xs, xq: xq, rows: n, dimension: d, regressor: c.srcRegressor,
                                                          tokenProjection: c.projection, grid: p.grid, momentum: momentum, warmup: c.covarianceWarmup)
-            dW = try StructuralResidualCalibration.exactMinimiser(weight: wD, sigmaXX: sxx, sigmaDeltaX: sdx, projection: nil,
-                                                                  lambda: c.lambda, jitter: c.choleskyJitter)
+            (dW, certificate) = try StructuralResidualCalibration.certifiedExactMinimiser(weight: wD, sigmaXX: sxx, sigmaDeltaX: sdx, projection: nil,
+                                                                                          lambda: c.lambda, jitter: c.choleskyJitter)
         } else {
             let (sxx, sdx) = try LayerStatistics.moments(x: xs, xq: xq, rows: n, dimension: d, regressor: c.srcRegressor,
                                                          tokenProjection: nil, grid: p.grid, momentum: momentum, warmup: c.covarianceWarmup)
@@ -130,18 +135,19 @@ public enum LayerCalibrator {
             if c.variant == .paperLiteral {
                 let h = try StructuralProjection.channelMatrix(c.projection, channels: c.projection == .learned ? m : d,
                                                                rank: c.projectionRank, seed: c.projectionSeed, residualCovariance: residualCov)
-                dW = try StructuralResidualCalibration.paperFormula(weight: wD, sigmaXX: sxx, sigmaDeltaX: sdx, projection: h,
-                                                                    lambda: c.lambda, jitter: c.choleskyJitter)
+                let r = try StructuralResidualCalibration.certifiedPaperFormula(weight: wD, sigmaXX: sxx, sigmaDeltaX: sdx, projection: h,
+                                                                                lambda: c.lambda, jitter: c.choleskyJitter)
+                (dW, certificate) = (r.deltaW, r.certificate)
             } else {
                 let h: DMatrix? = c.projection == .identity ? nil
                     : try StructuralProjection.channelMatrix(c.projection, channels: m, rank: c.projectionRank,
                                                              seed: c.projectionSeed, residualCovariance: residualCov)
-                dW = try StructuralResidualCalibration.exactMinimiser(weight: wD, sigmaXX: sxx, sigmaDeltaX: sdx, projection: h,
-                                                                      lambda: c.lambda, jitter: c.choleskyJitter)
+                (dW, certificate) = try StructuralResidualCalibration.certifiedExactMinimiser(weight: wD, sigmaXX: sxx, sigmaDeltaX: sdx, projection: h,
+                                                                                              lambda: c.lambda, jitter: c.choleskyJitter)
             }
         }
         for i in 0..<(m * d) { q.weight[i] = base[i] + Float(dW.data[i]) }
         if reest { try reestimateWeightBounds(&q) }
-        return dW.frobeniusNorm
+        return (dW.frobeniusNorm, certificate)
     }
 }

@@ -42,6 +42,14 @@ public enum StructuralResidualCalibration {
     /// used (no jitter needed: every denominator is ≥ λ).
     public static func exactMinimiser(weight w: DMatrix, sigmaXX: DMatrix, sigmaDeltaX: DMatrix,
                                       projection h: DMatrix?, lambda: Double, jitter: Double = 0) throws -> DMatrix {
+        try certifiedExactMinimiser(weight: w, sigmaXX: sigmaXX, sigmaDeltaX: sigmaDeltaX, projection: h, lambda: lambda,
+                                    jitter: jitter).deltaW
+    }
+
+    /// `exactMinimiser` with the certificate of its Cholesky solve (H = I); nil with an H, whose eigen form (E) has no
+    /// linear solve (every denominator a_i·g_j + λ ≥ λ > 0).
+    public static func certifiedExactMinimiser(weight w: DMatrix, sigmaXX: DMatrix, sigmaDeltaX: DMatrix, projection h: DMatrix?,
+                                               lambda: Double, jitter: Double = 0) throws -> (deltaW: DMatrix, certificate: SolveCertificate?) {
         let m = w.rows, d = w.cols
         try checkShapes(w: w, sigmaXX: sigmaXX, sigmaDeltaX: sigmaDeltaX, lambda: lambda)
         let rhs = w * sigmaDeltaX                                   // W Σδx (m×d)
@@ -49,8 +57,8 @@ public enum StructuralResidualCalibration {
             var a = sigmaXX
             for i in 0..<d { a[i, i] += lambda }
             // (Σxx + λI) δWᵀ = −(W Σδx)ᵀ  (Σxx symmetric).
-            let (xt, _) = try Cholesky.solve(a, (-1.0) * rhs.transposed, jitter: jitter)
-            return xt.transposed
+            let (xt, cert) = try Cholesky.solve(a, (-1.0) * rhs.transposed, jitter: jitter)
+            return (xt.transposed, cert)
         }
         guard h.cols == m else {
             throw QuantError("SRC: H is \(h.rows)×\(h.cols) but acts on the layer output of size m = \(m) (expected k×\(m))")
@@ -61,7 +69,7 @@ public enum StructuralResidualCalibration {
         let um = DMatrix(rows: m, cols: m, data: u), vm = DMatrix(rows: d, cols: d, data: v)
         var c = um.transposed * (a * rhs) * vm                      // Uᵀ A W Σδx V
         for i in 0..<m { for j in 0..<d { c[i, j] = -c[i, j] / (Swift.max(av[i], 0) * Swift.max(gv[j], 0) + lambda) } }
-        return um * c * vm.transposed
+        return (um * c * vm.transposed, nil)
     }
 
     /// Formula (5) exactly as printed: δW = −W Σδx Hᵀ (H Σxx Hᵀ + λI)⁻¹ with H ∈ ℝ^{k×d} (input side), solved by
@@ -69,6 +77,12 @@ public enum StructuralResidualCalibration {
     /// added to W (m×d) when k = d.
     public static func paperFormula(weight w: DMatrix, sigmaXX: DMatrix, sigmaDeltaX: DMatrix,
                                     projection h: DMatrix, lambda: Double, jitter: Double = 0) throws -> DMatrix {
+        try certifiedPaperFormula(weight: w, sigmaXX: sigmaXX, sigmaDeltaX: sigmaDeltaX, projection: h, lambda: lambda, jitter: jitter).deltaW
+    }
+
+    /// `paperFormula` with the certificate of its Cholesky solve.
+    public static func certifiedPaperFormula(weight w: DMatrix, sigmaXX: DMatrix, sigmaDeltaX: DMatrix, projection h: DMatrix,
+                                             lambda: Double, jitter: Double = 0) throws -> (deltaW: DMatrix, certificate: SolveCertificate) {
         let d = w.cols
         try checkShapes(w: w, sigmaXX: sigmaXX, sigmaDeltaX: sigmaDeltaX, lambda: lambda)
         guard h.cols == d else {
@@ -80,8 +94,8 @@ public enum StructuralResidualCalibration {
         var g = h * sigmaXX * h.transposed
         for i in 0..<h.rows { g[i, i] += lambda }
         let b = w * sigmaDeltaX * h.transposed                      // m×k
-        let (xt, _) = try Cholesky.solve(g, (-1.0) * b.transposed, jitter: jitter)
-        return xt.transposed
+        let (xt, cert) = try Cholesky.solve(g, (-1.0) * b.transposed, jitter: jitter)
+        return (xt.transposed, cert)
     }
 
     /// Objective (3) evaluated from second moments: tr(A(WΣδδWᵀ + 2WΣδxδWᵀ + δWΣxxδWᵀ)) + λ‖δW‖², A = HᵀH (nil: I).

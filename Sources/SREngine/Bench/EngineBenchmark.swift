@@ -108,6 +108,19 @@ public final class RoundingHook: ActivationHook {
 
 /// Process memory figures from /proc/self/status (Linux).
 public enum ProcessMemory {
+    /// Resets the kernel's peak-RSS mark (VmHWM) to the current RSS by writing "5" to /proc/self/clear_refs, so a later
+    /// `peakResidentBytes()` measures the peak of what ran in between. Returns false where that is not possible
+    /// (then the peak is the process's since start).
+    @discardableResult
+    public static func resetPeak() -> Bool {
+        guard let f = fopen("/proc/self/clear_refs", "w") else { return false }
+        defer { fclose(f) }
+        return fputs("5", f) >= 0 && fflush(f) == 0
+    }
+
+    /// `peakResidentBytes()` in MiB.
+    public static func peakResidentMiB() -> Double? { peakResidentBytes().map { Double($0) / 1_048_576 } }
+
     /// VmHWM (peak resident set size) in bytes, or nil where unavailable.
     public static func peakResidentBytes() -> Int? {
         guard let f = fopen("/proc/self/status", "r") else { return nil }
