@@ -3,23 +3,72 @@ import HarmoQ
 import SREngine
 import SRIO
 
-/// Puts a QPARAMS calibration onto a model: fake-quantized weights on every linear site and a hook that
-/// fake-quantizes every site's input (x ← Q_x(x ⊘ s) for linear sites with HSO scales).
+/// Puts a QPARAMS calibration onto a model (fake quantization, docs/integer.md "Exact fake quantization").
+///
+/// * Linear sites with a quantized weight *and* input, both symmetric (and partial sums provably exact in Float,
+///   see `CodeDomainLinear`): evaluated in the code domain by a `CodeDomainExecutor` installed as the model's
+///   `linearExecutor`: y = fl(fl(Δx·Δw[o])·Σ cx·cw) + b with cx = code(x ⊘ s) — what integer execution computes, bit
+///   for bit.
+/// * Every other quantized site (matmul operands, affine or W-only / A-only linear sites): the float path — the
+///   fake-quantized weight Ŵ is installed and this hook fake-quantizes the input in place, x ← Q_x(x ⊘ s).
+///
+/// Ŵ is installed on every weight-quantized site in both cases, so an executor that replaces the code-domain one
+/// (e.g. `harmoq infer --int --quant`) still sees the file's weights, and this hook then fake-quantizes those inputs.
 public final class QuantizedModel: ActivationHook {
     let byName: [String: (SiteQuantization, Quantizer?, [Float]?)]
+    /// (activation quantizer, HSO scale) by site index in `model.sites` (the hook's `index`): no string hashing per call.
+    private let byIndex: [(name: String, quantizer: Quantizer?, scale: [Float]?)]
+    /// The code-domain executor (nil when no site qualifies or `codeDomain` was false).
+    public let executor: CodeDomainExecutor?
+    /// Linear sites with quantized weight and input that stay in the float path, with the reason.
+    public let floatPathSites: [String: String]
+    private weak var model: (any SRModel)?
 
-    init(_ q: QParams) throws {
+    init(_ q: QParams, model: any SRModel, codeDomain: Bool) throws {
         var m: [String: (SiteQuantization, Quantizer?, [Float]?)] = [:]
+        var linears: [String: CodeDomainLinear] = [:]
+        var floatPath: [String: String] = [:]
         for s in q.sites {
-            m[s.name] = (s, s.activationQuantized ? try s.activationQuantizer() : nil, s.layer?.inputScale)
+            let aq = s.activationQuantized ? try s.activationQuantizer() : nil
+            m[s.name] = (s, aq, s.layer?.inputScale)
+            guard codeDomain, let l = s.layer, let aq, s.weightQuantized else { continue }
+            do {
+                linears[s.name] = try Self.codeDomainLinear(l, activation: aq, model: model, site: try model.site(named: s.name))
+            } catch {
+                floatPath[s.name] = "\(error)"
+            }
         }
         byName = m
+        byIndex = model.sites.map { site in (site.name, m[site.name]?.1, m[site.name]?.2) }
+        executor = linears.isEmpty ? nil : CodeDomainExecutor(linears: linears)
+        floatPathSites = floatPath
+        self.model = model
     }
 
-    /// Installs `qparams` on `model` (weights set, hook installed) and returns the hook. Throws when a site of the
+    /// The code-domain form of one site: codes of the corrected weight under its per-row quantizers, Δw per row, the
+    /// model's bias, the HSO input scale. Throws for affine weights (or, from `CodeDomainLinear`, affine inputs and
+    /// partial sums beyond 2²⁴).
+    static func codeDomainLinear(_ l: LayerQuantization, activation: Quantizer, model: any SRModel, site: Site) throws -> CodeDomainLinear {
+        guard l.weightScheme == .symmetric else {
+            throw QuantError("weight quantizer is \(l.weightScheme); the code domain needs symmetric weights")
+        }
+        let qs = try l.weightQuantizers()
+        var codes = [Int32](repeating: 0, count: l.outputs * l.inputs)
+        for o in 0..<l.outputs {
+            let q = qs[o]
+            for p in 0..<l.inputs { codes[o * l.inputs + p] = q.code(l.weight[o * l.inputs + p]) }
+        }
+        let bias = try model.linearWeight(site).bias?.data
+        return try CodeDomainLinear(activation: activation, weightCodes: codes, weightSteps: qs.map(\.step),
+                                    outFeatures: l.outputs, inFeatures: l.inputs, bias: bias,
+                                    inputScale: l.inputScale?.count == l.inputs ? l.inputScale : nil)
+    }
+
+    /// Installs `qparams` on `model` (weights set, hook installed, code-domain executor installed unless `codeDomain`
+    /// is false — then every site uses the float fake-quant path) and returns the hook. Throws when a site of the
     /// QPARAMS is missing from the model or has another shape.
     @discardableResult
-    public static func apply(_ qparams: QParams, to model: any SRModel) throws -> QuantizedModel {
+    public static func apply(_ qparams: QParams, to model: any SRModel, codeDomain: Bool = true) throws -> QuantizedModel {
         let names = Set(model.sites.map(\.name))
         for s in qparams.sites where !names.contains(s.name) {
             throw QuantError("QPARAMS site '\(s.name)' is not a site of this \(model.architecture.rawValue) model (calibrated on '\(qparams.model)')")
@@ -35,14 +84,20 @@ public final class QuantizedModel: ActivationHook {
             let w = s.weightQuantized ? try l.quantizedWeight() : l.weight
             try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: w))
         }
-        let hook = try QuantizedModel(qparams)
+        let hook = try QuantizedModel(qparams, model: model, codeDomain: codeDomain)
         model.hook = hook
+        if let ex = hook.executor {
+            model.linearExecutor = ex
+        } else if model.linearExecutor is CodeDomainExecutor {
+            model.linearExecutor = nil
+        }
         return hook
     }
 
-    /// Removes the hook and restores the loaded weights.
+    /// Removes the hook and a code-domain executor, and restores the loaded weights.
     public static func remove(from model: any SRModel) {
         model.hook = nil
+        if model.linearExecutor is CodeDomainExecutor { model.linearExecutor = nil }
         model.restoreOriginalWeights()
     }
 
@@ -51,7 +106,16 @@ public final class QuantizedModel: ActivationHook {
     public var acceptsRowBlocks: Bool { true }
 
     public func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
-        guard let (_, q, scale) = byName[site.name], let q else { return }
-        QuantKernel(q).fakeQuantInPlace(values, divideBy: scale?.count == cols ? scale : nil)
+        let entry: (quantizer: Quantizer, scale: [Float]?)
+        if index >= 0, index < byIndex.count, byIndex[index].name == site.name {
+            guard let q = byIndex[index].quantizer else { return }
+            entry = (q, byIndex[index].scale)
+        } else {
+            guard let (_, q, scale) = byName[site.name], let q else { return }
+            entry = (q, scale)
+        }
+        // The code-domain executor quantizes this site's raw input itself.
+        if site.isLinear, let ex = executor, ex.runs(site, on: model) { return }
+        BulkQuantization.fakeQuantInPlace(entry.quantizer, values, divideBy: entry.scale?.count == cols ? entry.scale : nil)
     }
 }

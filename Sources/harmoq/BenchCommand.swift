@@ -8,7 +8,7 @@ import SRInteger
 import SRIO
 
 /// `harmoq bench [--model FILE] [--set DIR] [--repeats N] [--no-hook] [--json PATH]`
-/// `harmoq bench --int [--bits w8a8,w4a4] [--model FILE] [--set DIR] [--repeats N] [--threads N] [--json PATH]`
+/// `harmoq bench --int [--bits w8a8,w4a4 | --quant QPARAMS] [--float-domain] [--model FILE] [--set DIR] [--repeats N] [--threads N] [--json PATH]`
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -45,6 +45,12 @@ struct Bench: ParsableCommand {
 
     @Option(help: "With --int: comma-separated bit widths, each w8a8 or w4a4.")
     var bits: String = "w8a8,w4a4"
+
+    @Option(help: "With --int: a QPARAMS file (harmoq calibrate) instead of MinMax plans: FP32 vs its fake quantization (QuantizedModel) vs integer execution of its Linear sites.")
+    var quant: String?
+
+    @Flag(help: "With --int: also time the float-domain fake quantization (x̂ and Ŵ in Float, float GEMM; 'float-fq'), beside the code-domain one ('fake-quant').")
+    var floatDomain = false
 
     @Flag(help: "With --int: also time the four Linear sites of block 0 alone (IntegerBench: FP32 GEMM vs fake-quant vs integer with each supported kernel) on the first image of --set, 1 thread.")
     var perSite = false
@@ -129,17 +135,27 @@ struct Bench: ParsableCommand {
         let widths = try bits.split(separator: ",").map { try IntegerSetup.parseBits(String($0).trimmingCharacters(in: .whitespaces)) }
         guard !widths.isEmpty else { throw CLIError("harmoq bench: --bits is empty") }
         func log(_ m: String) { FileHandle.standardError.write(Data(("bench: " + m + "\n").utf8)) }
-        enum Mode { case fp, fake, int }
+        enum Mode { case fp, fakeFloat, fake, int }
         var configs: [(name: String, setup: IntegerSetup?, mode: Mode)] = [("FP32", nil, .fp)]
-        for b in widths {
-            log("MinMax W\(b)A\(b) plan, calibrating on \(images.count) images…")
-            let setup = try IntegerSetup.make(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image))
-            configs.append(("fake-quant W\(b)A\(b)", setup, .fake))
-            configs.append(("integer W\(b)A\(b)", setup, .int))
+        if let quant {
+            let setup = try IntegerSetup.make(model: net, bits: nil, quant: quant, calibration: [])
+            log(setup.label)
+            if floatDomain { configs.append(("float-fq QPARAMS", setup, .fakeFloat)) }
+            configs.append(("fake-quant QPARAMS", setup, .fake))
+            configs.append(("integer QPARAMS", setup, .int))
+        } else {
+            for b in widths {
+                log("MinMax W\(b)A\(b) plan, calibrating on \(images.count) images…")
+                let setup = try IntegerSetup.make(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image))
+                if floatDomain { configs.append(("float-fq W\(b)A\(b)", setup, .fakeFloat)) }
+                configs.append(("fake-quant W\(b)A\(b)", setup, .fake))
+                configs.append(("integer W\(b)A\(b)", setup, .int))
+            }
         }
         func install(_ c: (name: String, setup: IntegerSetup?, mode: Mode)) throws {
             switch c.mode {
             case .fp: break
+            case .fakeFloat: try c.setup!.installFake(on: net, codeDomain: false)
             case .fake: try c.setup!.installFake(on: net)
             case .int: try c.setup!.installInteger(on: net)
             }
@@ -148,15 +164,18 @@ struct Bench: ParsableCommand {
 
         // Latency: per repeat, per image, every configuration in turn; one untimed warm-up round first.
         var seconds = Array(repeating: Array(repeating: [Double](), count: images.count), count: configs.count)
+        var cpuSeconds = seconds   // process CPU time (all threads) of the same forwards: less sensitive to a loaded machine
         for r in 0...repeats {
             for (i, img) in images.enumerated() {
                 for (ci, c) in configs.enumerated() {
                     try install(c)
+                    let c0 = EngineBenchmark.processCPUSeconds()
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     _ = try net.forward(img.image)
                     let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                    let dc = EngineBenchmark.processCPUSeconds() - c0
                     reset()
-                    if r > 0 { seconds[ci][i].append(dt) }
+                    if r > 0 { seconds[ci][i].append(dt); cpuSeconds[ci][i].append(dc) }
                 }
             }
             log(r == 0 ? "warm-up round done" : "repeat \(r)/\(repeats) done")
@@ -164,6 +183,7 @@ struct Bench: ParsableCommand {
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
         let medians = seconds.map { $0.map(median) }
         let totals = medians.map { $0.reduce(0, +) }
+        let cpuTotals = cpuSeconds.map { $0.map(median).reduce(0, +) }
 
         // Peak memory: one pass over the set per configuration, the high-water mark reset before it.
         var peaks: [(before: Int, peak: Int)?] = []
@@ -194,6 +214,9 @@ struct Bench: ParsableCommand {
         var setLine = "  set                  "
         for ci in configs.indices { setLine += String(format: "%.3f (%.2f×)", totals[ci], totals[0] / totals[ci]).padding(toLength: 20, withPad: " ", startingAt: 0) }
         print(setLine)
+        var cpuLine = "  set CPU s            "
+        for ci in configs.indices { cpuLine += String(format: "%.3f (%.2f×)", cpuTotals[ci], cpuTotals[0] / cpuTotals[ci]).padding(toLength: 20, withPad: " ", startingAt: 0) }
+        print(cpuLine)
         print("peak resident memory of one pass over the set (VmHWM after reset; working set = peak − RSS before the pass; ×FP32 = FP32 / this):")
         for (ci, c) in configs.enumerated() {
             guard let p = peaks[ci], let fp = peaks[0] else { print("  \(c.name): unavailable (/proc/self/clear_refs or VmHWM)"); continue }
@@ -226,6 +249,7 @@ struct Bench: ParsableCommand {
                                       "int_kernel": "\(IntegerGEMM.ISA.best)"]
             obj["configs"] = configs.enumerated().map { ci, c -> [String: Any] in
                 var o: [String: Any] = ["name": c.name, "set_seconds": totals[ci], "speed_vs_fp32": totals[0] / totals[ci],
+                                        "set_cpu_seconds": cpuTotals[ci], "cpu_speed_vs_fp32": cpuTotals[0] / cpuTotals[ci],
                                         "per_image": images.enumerated().map { i, img in ["name": img.name, "median_seconds": medians[ci][i],
                                                                                            "seconds": seconds[ci][i]] as [String: Any] }]
                 if let p = peaks[ci] { o["peak_resident_bytes"] = p.peak; o["resident_before_bytes"] = p.before }

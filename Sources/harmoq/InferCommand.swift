@@ -128,13 +128,16 @@ struct IntegerSetup {
     }
 
     /// The simulation: fake-quantized weights and activations, float GEMM.
-    func installFake(on model: any SRModel) throws {
-        if let q = qparams { try QuantizedModel.apply(q, to: model) } else { try FakeQuantPlanHook(plan: plan).install(on: model) }
+    /// `codeDomain: false`: the float-domain simulation (x̂ and Ŵ in Float, float GEMM) everywhere, for comparison.
+    func installFake(on model: any SRModel, codeDomain: Bool = true) throws {
+        if let q = qparams { try QuantizedModel.apply(q, to: model, codeDomain: codeDomain) }
+        else { try FakeQuantPlanHook(plan: plan, codeDomain: codeDomain).install(on: model) }
     }
 
     /// Back to FP32: no executor, no hook, loaded weights.
     func remove(from model: any SRModel) {
         plan.remove(from: model)
+        model.linearExecutor = nil   // also the fake-quant simulation's code-domain executor
         model.hook = nil
         model.restoreOriginalWeights()
     }

@@ -58,4 +58,20 @@ void ck_channel_gram(const float *q, int ldq, const float *k, int ldk, int l0, i
 /// (rint = round half to even in the default rounding mode).
 void ck_round_to_grid(float *x, size_t n, float lo, float hi, float step);
 
+// ---------------------------------------------------------------------------------------------
+// Bulk quantization, bit-identical element by element to HarmoQ's Quantizer (fakequant.c).
+// lo/hi are the integer code range as floats; halfToEven selects rint (ties to even) or roundf.
+// ---------------------------------------------------------------------------------------------
+
+/// Symmetric fake quantization in place, x[i] = clamp(round(v), lo, hi)·step with v = x[i]/step, or
+/// v = (x[i]/divisor[i mod period])/step when divisor is not NULL; NaN gives +0.
+void ck_fake_quant_sym(float *x, size_t n, float step, float lo, float hi, int halfToEven,
+                       const float *divisor, size_t period);
+/// Integer codes as integer-valued floats, rows × cols (row strides ldx, ldo): symmetric
+/// clamp(round(x/divisor[j]/step), lo, hi) (NaN → 0; divisor may be NULL), or with affine != 0
+/// clamp(round((clamp(x', lower, upper) − lower)/step), lo, hi), x' = x/divisor[j] or x, NaN propagated.
+/// out must not overlap x.
+void ck_quant_codes(const float *x, int ldx, int rows, int cols, float step, float lo, float hi, int halfToEven,
+                    int affine, float lower, float upper, const float *divisor, float *out, int ldo);
+
 #endif
