@@ -83,7 +83,7 @@ public final class IntegerModelPlan: LinearExecutor {
             }
             guard l.weightScheme == .symmetric, l.activationScheme == .symmetric else {
                 throw IntegerError("site \(site.name): integer execution needs symmetric weight and activation quantizers "
-                                   + "(got \(l.weightScheme) / \(l.activationScheme))")
+                                   + "(got \(l.weightScheme) / \(l.activationScheme)); for HarmoQ calibrate with --activation-scheme symmetric")
             }
             let cq = try ChannelQuantizer(quantizers: try l.weightQuantizers(), axis: 0)
             let packed = try PackedLinearWeight(weight: Tensor(shape: [l.outputs, l.inputs], data: l.weight), quantizer: cq)
