@@ -57,9 +57,11 @@ let package = Package(
         /// Golden-file regression: producers, manifest, compare with tolerances, explicit update with a reason.
         .target(name: "HarmoQGolden", dependencies: ["HarmoQ", "HarmoQChecks", "SREngine", "SRIO", "SRCalibration"],
                 swiftSettings: optimizedInDebug),
+        /// Audit report (self-contained HTML + Markdown) and a tiny SVG chart library.
+        .target(name: "HarmoQReport", dependencies: ["HarmoQ", "SREngine", "SRIO", "SRCalibration"], swiftSettings: optimizedInDebug),
         .executableTarget(name: "harmoq", dependencies: [
             "HarmoQ", "SREngine", "SRIO", "SRCalibration", "SRInteger", "HarmoQChecks", "HarmoQGolden", "GSLOracle",
-            "ONNXExport",
+            "HarmoQReport", "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
@@ -85,6 +87,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "ONNXTests", dependencies: ["ONNXExport", "SRCalibration", "HarmoQ", "_TestSupport"], swiftSettings: v5),
+        .testTarget(name: "ReportTests", dependencies: ["HarmoQReport", "SRCalibration", "HarmoQ"], swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine", "HarmoQ"], exclude: ["Fixtures"], swiftSettings: v5),
     ]
 )

@@ -12,6 +12,10 @@ public enum CalibrationRun {
         public var patchSeed: UInt64 = 0
         public var sources: [String]
         public var toolVersion: String
+        /// Sites already calibrated by an interrupted run (see `ModelCalibrator.calibrate(resume:)`).
+        public var resume: [SiteQuantization] = []
+        /// Called after every site (see `ModelCalibrator.calibrate(onSite:)`); throwing stops the run.
+        public var onSite: (@Sendable (Int, SiteQuantization) throws -> Void)?
         public init(modelPath: String, options: ModelCalibrationOptions, sources: [String], toolVersion: String) {
             self.modelPath = modelPath; self.options = options; self.sources = sources; self.toolVersion = toolVersion
         }
@@ -24,14 +28,7 @@ public enum CalibrationRun {
     }
 
     /// Peak resident memory of this process (VmHWM), in MiB, where /proc is available.
-    public static func peakMemoryMiB() -> Double? {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.count >= 2, let kb = Double(parts[1]) { return kb / 1024 }
-        }
-        return nil
-    }
+    public static func peakMemoryMiB() -> Double? { ProcessMemory.peakResidentMiB() }
 
     public static func run(_ r: Request, log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
@@ -41,7 +38,8 @@ public enum CalibrationRun {
         log?("calibrating \(probe.architecture.rawValue) ×\(probe.scale), \(probe.sites.count) sites, method \(r.options.method.name), " +
              "W\(r.options.weightBits)A\(r.options.activationBits), \(r.patchCount) LR patches 64×64 (seed \(r.patchSeed)) from \(r.sources.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")); " +
              "the paper's 1000-image calibration set is not available here")
-        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: r.options) { p in log?(p.line) }
+        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: r.options,
+                                                   resume: r.resume, onSite: r.onSite) { p in log?(p.line) }
         var config: HarmoQConfig?
         if case .harmoq(let c) = r.options.method { config = c }
         var notes = ["calibration patches: \(r.patchCount) LR 64×64 crops drawn with seed \(r.patchSeed); the paper used 1000 DIV2K images"]

@@ -38,7 +38,13 @@ public enum ModelCalibrator {
         public var line: String
     }
 
+    /// `resume`: results of the first sites from an earlier (interrupted) run, taken as they are (the forward still runs
+    /// through them, so later sites see the same inputs); each must name the site at its index.
+    /// `onSite(index, result)` runs after every site (resumed ones included), under the barrier; throwing from it stops
+    /// the calibration with that error (e.g. a checkpoint writer that was asked to stop).
     public static func calibrate(weights: [String: Tensor], patches: [Tensor], options o: ModelCalibrationOptions,
+                                 resume: [SiteQuantization] = [],
+                                 onSite: ((Int, SiteQuantization) throws -> Void)? = nil,
                                  progress: ((Progress) -> Void)? = nil) throws -> [SiteQuantization] {
         guard !patches.isEmpty else { throw QuantError("calibration needs at least one patch") }
         let wq = o.weightBits < 32, aq = o.activationBits < 32
@@ -52,6 +58,8 @@ public enum ModelCalibrator {
         let models = try patches.map { _ in try ModelLoader.build(weights: weights, source: "calibration") }
         let patchHW = patches.map { ($0.shape[2], $0.shape[3]) }
         let coordinator = Lockstep(count: patches.count, options: o, models: models, patchHW: patchHW, progress: progress)
+        coordinator.resume = resume
+        coordinator.onSite = onSite
         for m in models { m.hook = coordinator.hook(for: m) }
         let group = DispatchGroup()
         for (i, m) in models.enumerated() {
@@ -88,6 +96,9 @@ final class Lockstep: @unchecked Sendable {
     var results: [SiteQuantization] = []
     var failure: Error?
     let start = Date()
+    /// Results taken from a checkpoint instead of being calibrated (sites 0..<resume.count).
+    var resume: [SiteQuantization] = []
+    var onSite: ((Int, SiteQuantization) throws -> Void)?
 
     init(count: Int, options: ModelCalibrationOptions, models: [any SRModel], patchHW: [(Int, Int)],
          progress: ((ModelCalibrator.Progress) -> Void)?) {
@@ -120,6 +131,12 @@ final class Lockstep: @unchecked Sendable {
         if index >= siteCount { return }
         cond.lock()
         if failure != nil { cond.unlock(); return }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let n = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            failure = QuantError("site \(site.name): the activations of calibration patch \(patch) contain \(n) NaN/Inf value(s) "
+                                 + "(first at index \(bad): \(values[bad])); refusing to calibrate on them")
+            cond.broadcast(); cond.unlock(); return
+        }
         if site.isLinear {
             buffers[patch] = Array(values)
         } else {
@@ -150,7 +167,8 @@ final class Lockstep: @unchecked Sendable {
         }
         if sq.activationQuantized, let q = try? sq.activationQuantizer() {
             let s = sq.layer?.inputScale
-            QuantKernel(q).fakeQuantInPlace(values, divideBy: s?.count == cols ? s : nil)
+            // Bit-identical to QuantKernel(q).fakeQuantInPlace (EngineTests/BulkQuantizationTests); one patch per thread.
+            BulkQuantization.fakeQuantInPlace(q, values, divideBy: s?.count == cols ? s : nil, parallel: false)
         }
     }
 
@@ -163,7 +181,14 @@ final class Lockstep: @unchecked Sendable {
         let wBits = Swift.min(o.weightBits, 16), aBits = Swift.min(o.activationBits, 16)
         var sq: SiteQuantization
         var line: String
-        if case let .linear(inF, outF) = site.kind {
+        if index < resume.count {
+            sq = resume[index]
+            guard sq.name == site.name else {
+                throw QuantError("resume: checkpoint site \(index) is '\(sq.name)' but the model's site \(index) is '\(site.name)'")
+            }
+            quantizedWeight = try sq.layer?.quantizedWeight()
+            line = "taken from the checkpoint"
+        } else if case let .linear(inF, outF) = site.kind {
             let d = inF, m = outF
             var samples: [Float] = []
             var rows = 0
@@ -181,7 +206,8 @@ final class Lockstep: @unchecked Sendable {
             sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: o.activationBits < 32,
                                   weightQuantized: o.weightBits < 32, activationBits: aBits, activationScheme: l.activationScheme,
                                   rounding: l.rounding, activationLower: l.activationLower, activationUpper: l.activationUpper,
-                                  layer: l, before: r.before, after: r.after)
+                                  layer: l, before: r.before, after: r.after,
+                                  convergence: r.trace.map(ConvergenceTrace.init), solveCertificate: r.srcCertificate)
             quantizedWeight = try l.quantizedWeight()
             line = String(format: "L_total %.5g → %.5g (linearised %.5g → %.5g)", r.before.deployment, r.after.deployment,
                           r.before.linearised, r.after.linearised)
@@ -199,6 +225,7 @@ final class Lockstep: @unchecked Sendable {
         }
         current = sq
         results.append(sq)
+        try onSite?(index, sq)
         let elapsed = Date().timeIntervalSince(start)
         let done = index + 1, total = siteCount
         let eta = elapsed / Double(done) * Double(total - done)

@@ -24,6 +24,10 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
     /// L_total (deployment and linearised) at the MinMax start and after calibration (linear sites).
     public var before: LayerLosses?
     public var after: LayerLosses?
+    /// Per-iteration ABR losses, when the calibrator recorded them (absent in older files; written only when set).
+    public var convergence: ConvergenceTrace? = nil
+    /// Certificate of the SRC linear solve, when the calibrator recorded it (absent = not recorded).
+    public var solveCertificate: SolveCertificate? = nil
 
     public func activationQuantizer() throws -> Quantizer {
         try Quantizer(bits: activationBits, lower: activationLower, upper: activationUpper,
@@ -80,6 +84,7 @@ public struct QParams: Codable, Sendable, Equatable {
 
     /// Writes `path` (safetensors) and `path.json` (sidecar) atomically.
     public func write(to path: String) throws {
+        try checkFinite("QPARAMS '\(path)' not written")
         var tensors: [String: Tensor] = [:]
         for s in sites {
             tensors[s.name + ".activation_bounds"] = Tensor(shape: [2], data: [s.activationLower, s.activationUpper])
@@ -132,6 +137,7 @@ public struct QParams: Codable, Sendable, Equatable {
                 q.sites[i].layer = l
             }
         }
+        try q.checkFinite("QPARAMS '\(path)'")
         return q
     }
 }

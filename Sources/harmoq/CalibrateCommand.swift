@@ -10,7 +10,9 @@ struct Calibrate: ParsableCommand {
         abstract: "Calibrate a model with HarmoQ (Algorithm 1) or a baseline and write a QPARAMS file (+ .json sidecar).",
         discussion: """
         Sites are calibrated in execution order on the inputs produced by the already-quantized prefix (--fp-inputs: FP \
-        inputs). Progress and a per-layer L_total before/after go to stderr. Example:
+        inputs). Progress and a per-layer L_total before/after go to stderr. A checkpoint <out>.partial (+ .json) is \
+        written after every site; SIGINT/SIGTERM stop after the current site (exit 130/143) and leave the output as it \
+        was; --resume continues and gives the same bytes as an uninterrupted run. Example:
           harmoq calibrate --model ../shared/models/dat-light-x2.safetensors --method harmoq --bits w4a4 --out dat-x2-w4a4.qparams
         """)
 
@@ -50,6 +52,9 @@ struct Calibrate: ParsableCommand {
     @Flag(help: "ABR: roll back and halve the learning rate whenever the loss rises (the paper's rule applied to every increase).")
     var abrRollback = false
 
+    @Option(help: "HarmoQ activation quantizer (per tensor): symmetric (paper) | affine (all 2^b levels on one-sided inputs such as post-GELU activations and softmax probabilities; linear and matmul-operand sites). Default: affine for harmoq (corrected), symmetric for harmoq-literal.")
+    var activationScheme: String?
+
     @Option(help: "Percentile p for --method percentile (upper/lower p-th percentiles).")
     var percentile: Double = 99.99
 
@@ -80,12 +85,18 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Also write a JSON report with the wall time and peak memory of this run.")
     var report: String?
 
+    @Flag(help: "Continue an interrupted run from its checkpoint <out>.partial (+ .json); every setting must be the same.")
+    var resume = false
+
+    @Option(help: "Write the checkpoint <out>.partial (+ .json) after every N sites.")
+    var checkpointEvery: Int = 1
+
     func run() throws {
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         let m = try CalibrationCLI.method(name: method, percentile: percentile, oneDirection: oneDirection, ablate: ablate,
                                           projection: projection, projectionAxis: projectionAxis, srcRegressor: srcRegressor,
                                           lambda: lambda, iterations: iterations, refinementRows: refinementRows, gradient: gradient,
-                                          abrRollback: abrRollback, seed: seed)
+                                          abrRollback: abrRollback, activationScheme: activationScheme, seed: seed)
         var options = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
         options.fpInputs = fpInputs
         options.seed = seed
@@ -95,9 +106,16 @@ struct Calibrate: ParsableCommand {
         var req = CalibrationRun.Request(modelPath: model, options: options, sources: srcs, toolVersion: HarmoqVersion.string)
         req.patchCount = patches
         req.patchSeed = seed
+        let stop = StopRequest.shared
+        stop.install(notice: "stopping after the current site (its checkpoint is kept; the output is not written); rerun with --resume")
         let outcome: CalibrationRun.Outcome
-        do { outcome = try CalibrationRun.run(req) { CalibrationCLI.stderr($0) } } catch let e as QuantError { throw CLIError(e.description) }
-        try outcome.qparams.write(to: out)
+        do {
+            outcome = try CalibrationCheckpoint.run(req, out: out, resume: resume, every: checkpointEvery,
+                                                    shouldStop: { stop.received != nil }) { CalibrationCLI.stderr($0) }
+        } catch let e as CalibrationInterrupted {
+            CalibrationCLI.stderr("harmoq calibrate: " + e.description)
+            throw ExitCode(128 + (stop.received ?? SIGINT))
+        } catch let e as QuantError { throw CLIError(e.description) }
         let mem = outcome.peakMemoryMiB.map { String(format: ", peak memory %.0f MiB", $0) } ?? ""
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s%@", out, outcome.qparams.sites.count, outcome.seconds, mem))
         if let report {
@@ -126,7 +144,7 @@ enum CalibrationCLI {
     static func method(name: String, percentile: Double = 99.99, oneDirection: Bool = false, ablate: String = "",
                        projection: String? = nil, projectionAxis: String? = nil, srcRegressor: String? = nil,
                        lambda: Double = 1e-2, iterations: Int = 3000, refinementRows: Int = 1024, gradient: String = "ste",
-                       abrRollback: Bool = false, seed: UInt64 = 0) throws -> CalibrationMethod {
+                       abrRollback: Bool = false, activationScheme: String? = nil, seed: UInt64 = 0) throws -> CalibrationMethod {
         switch name {
         case "minmax": return .minMax
         case "percentile": return .percentile(percentile)
@@ -163,6 +181,10 @@ enum CalibrationCLI {
             c.warmupIterations = Swift.min(300, iterations / 10)
             c.refinementRows = refinementRows
             if abrRollback { c.rollbackOnIncrease = true }
+            if let a = activationScheme {
+                guard let k = QuantScheme(rawValue: a) else { throw CLIError("--activation-scheme must be symmetric or affine, got '\(a)'") }
+                c.activationScheme = k == .symmetric ? nil : k
+            }
             c.seed = seed
             do { try c.validate() } catch let e as QuantError { throw CLIError(e.description) }
             return .harmoq(c)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HarmoQReport
 import SRCalibration
 import SRIO
 
@@ -32,11 +33,26 @@ struct Tables: ParsableCommand {
     @Option(help: "Override the ABR iterations per linear site.")
     var iterations: Int?
 
+    @Option(help: "Override the scales, comma-separated (2, 3, 4), e.g. --scales 2,4.")
+    var scales: String?
+
+    @Option(help: "Override the benchmark sets, comma-separated folder names under <shared>/data, e.g. --sets Set5,Set14.")
+    var sets: String?
+
+    @Option(help: "Override the bit widths of Table 1 (WbAb), comma-separated, e.g. --bits 2,3,4,8.")
+    var bits: String?
+
+    @Option(help: "Override the seed of patch drawing and of every random choice.")
+    var seed: UInt64?
+
     @Option(help: "Evaluate only the first N images of each set.")
     var limit: Int?
 
     @Option(help: "Instead of making tables, evaluate this existing QPARAMS file on the run's sets (Set5 with --quick) and print PSNR/SSIM.")
     var evaluate: String?
+
+    @Option(help: "Also write SVG charts into this folder: PSNR vs bits per method (Table 1) and the O1 asymmetry.")
+    var svg: String?
 
     func run() throws {
         if let path = evaluate {
@@ -51,6 +67,20 @@ struct Tables: ParsableCommand {
         for t in spec.tables where !["1", "2", "3", "O1"].contains(t) { throw CLIError("--only: unknown table '\(t)' (use 1, 2, 3, O1)") }
         if let patches { guard patches >= 1 else { throw CLIError("--patches must be ≥ 1") }; spec.patches = patches }
         if let iterations { guard iterations >= 0 else { throw CLIError("--iterations must be ≥ 0") }; spec.iterations = iterations }
+        func ints(_ s: String, _ flag: String, _ ok: ClosedRange<Int>) throws -> [Int] {
+            let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !v.isEmpty, v.allSatisfy({ $0.map { ok.contains($0) } ?? false }) else {
+                throw CLIError("\(flag) must be a comma-separated list of integers in \(ok.lowerBound)…\(ok.upperBound), got '\(s)'")
+            }
+            return v.map { $0! }
+        }
+        if let scales { spec.scales = try ints(scales, "--scales", 2...4) }
+        if let bits { spec.table1Bits = try ints(bits, "--bits", 1...16) }
+        if let sets {
+            spec.sets = sets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !spec.sets.isEmpty, spec.sets.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else { throw CLIError("--sets must name folders under <shared>/data, e.g. Set5,Set14; got '\(sets)'") }
+        }
+        if let seed { spec.seed = seed }
         if let limit { guard limit >= 1 else { throw CLIError("--limit must be ≥ 1") }; spec.imageLimit = limit }
         let command = "harmoq tables" + CommandLine.arguments.dropFirst(2).map { " " + $0 }.joined()
         let cells = try PaperTables.run(spec: spec, shared: shared) { CalibrationCLI.stderr($0) }
@@ -61,6 +91,7 @@ struct Tables: ParsableCommand {
         struct Doc: Codable { let command: String; let spec: PaperTables.Spec; let cells: [PaperTables.Cell] }
         try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: out + ".json")
         CalibrationCLI.stderr("wrote \(out).md and \(out).json (\(cells.count) cells)")
+        if let svg { try ChartFiles.write(PaperCharts.psnrVsBits(cells) + PaperCharts.o1Asymmetry(cells), to: svg) }
         print(md)
     }
 }

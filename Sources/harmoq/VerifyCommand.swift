@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HarmoQChecks
+import HarmoQReport
 
 /// `harmoq verify [T1|T2|T3|T4|T5|O1|quantizer|all] [--size ci|full] [--seed N] [--json PATH] [-v] [--mutants]`
 struct Verify: ParsableCommand {
@@ -27,6 +28,9 @@ struct Verify: ParsableCommand {
     @Flag(help: "Run each checker against its deliberately wrong implementations instead.")
     var mutants = false
 
+    @Option(help: "Also write SVG charts into this folder: every checker ratio against its threshold, and the O1 asymmetry.")
+    var svg: String?
+
     func run() throws {
         guard let sz = CheckSize(rawValue: size) else { throw CLIError("harmoq verify: --size must be ci or full, got \(size)") }
         let s = seed.lowercased()
@@ -50,6 +54,7 @@ struct Verify: ParsableCommand {
         let report = CheckReport(size: sz, seed: sd, runs: CheckRegistry.run(ids, size: sz, seed: sd))
         print(report.text(verbose: verbose))
         if let path = json { try write(try report.json(), to: path) }
+        if let svg { try ChartFiles.write(VerifyCharts.files(report), to: svg) }
         if report.failed > 0 { throw ExitCode(1) }
     }
 

@@ -1,14 +1,30 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Row-block parallelism for the kernels: `DispatchQueue.concurrentPerform` over `chunks` pieces.
 public enum Parallel {
     /// Threads used by the kernels: the machine's active cores (at least 1), or `HARMOQ_THREADS`
-    /// from the environment; settable (e.g. `harmoq bench --threads 1`) before running a model.
-    nonisolated(unsafe) public static var threads: Int = {
+    /// from the environment; settable (e.g. `harmoq bench --threads 1`, or tests) at any time. Kernel results do
+    /// not depend on it (chunk boundaries are aligned and every reduction has a fixed order; tested).
+    public static var threads: Int {
+        get { configuredThreads.load(ordering: .relaxed) }
+        set { configuredThreads.store(max(1, newValue), ordering: .relaxed) }
+    }
+
+    /// Atomic so that setting it while kernels run (tests under ThreadSanitizer) is not a data race.
+    private static let configuredThreads = Atomic<Int>({
         if let s = ProcessInfo.processInfo.environment["HARMOQ_THREADS"], let n = Int(s), n >= 1 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
-    }()
+    }())
+
+    /// Runs `body` with `threads` set to `n`, then restores the previous value (tests of thread-count independence).
+    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        let old = threads
+        threads = n
+        defer { threads = old }
+        return try body()
+    }
 
     /// Runs `body(chunk)` for chunk in 0..<count, in parallel when count > 1.
     @inline(__always)

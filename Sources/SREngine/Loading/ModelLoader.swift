@@ -36,6 +36,7 @@ public enum ModelLoader {
                              options: Options = Options()) throws -> any SRModel {
         let arch = try detectArchitecture(weights, source: source)
         let s = try detectScale(weights, source: source)
+        try FiniteWeights.check(weights, source: source)
         switch arch {
         case .datLight: return try DATLight(weights: weights, scale: s, splitQKV: options.splitQKV)
         case .swinIRLight: return try SwinIRLight(weights: weights, scale: s, splitQKV: options.splitQKV)

@@ -1,0 +1,63 @@
+import Foundation
+import HarmoQ
+import SREngine
+import SRIO
+import SRCalibration
+
+/// The audit measurements that run the model: activation SQNR and per-site sensitivity on fixed LR patches.
+public enum ModelProbes {
+    /// SQNR (dB) of every quantized site's input on an FP forward over `patches` (the model is left as found: FP).
+    public static func activationSQNR(model: any SRModel, qparams q: QParams, patches: [Tensor]) throws -> [String: Double] {
+        var quantizers: [String: (Quantizer, [Float]?)] = [:]
+        for s in q.sites where s.activationQuantized { quantizers[s.name] = (try s.activationQuantizer(), s.layer?.inputScale) }
+        QuantizedModel.remove(from: model)
+        let hook = ActivationSQNRHook(quantizers: quantizers)
+        model.hook = hook
+        defer { model.hook = nil }
+        for p in patches { _ = try model.forward(p) }
+        var out: [String: Double] = [:]
+        for name in quantizers.keys {
+            if let v = AuditManifest.sqnrDB(signal: hook.signal[name] ?? 0, noise: hook.noise[name] ?? 0) { out[name] = v }
+        }
+        return out
+    }
+
+    /// For every site of the QPARAMS: the clamped output MSE against the FP model with only that site's weights
+    /// quantized (input divided by its HSO scales, not quantized) and with only its input quantized (weight = the
+    /// calibrated weight, unquantized). Everything else stays float. One forward per site and side and patch.
+    public static func sensitivity(model: any SRModel, qparams q: QParams, patches: [Tensor],
+                                   log: ((String) -> Void)? = nil) throws -> [AuditReport.SensitivityRow] {
+        QuantizedModel.remove(from: model)
+        defer { QuantizedModel.remove(from: model) }
+        let reference = try patches.map { try model.forward($0).data }
+        func error() throws -> Double {
+            var total = 0.0
+            for (i, p) in patches.enumerated() { total += clampedMSE(try model.forward(p).data, reference[i]) }
+            return total / Double(patches.count)
+        }
+        var rows: [AuditReport.SensitivityRow] = []
+        let start = Date()
+        for (k, s) in q.sites.enumerated() {
+            let site = try model.site(named: s.name)
+            var wOnly: Double?, aOnly: Double?
+            if s.weightQuantized, let l = s.layer {
+                try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: try l.quantizedWeight()))
+                model.hook = SingleSiteHook(target: s.name, quantizer: nil, scale: l.inputScale)
+                wOnly = try error()
+                model.restoreOriginalWeights()
+            }
+            if s.activationQuantized {
+                if let l = s.layer { try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: l.weight)) }
+                model.hook = SingleSiteHook(target: s.name, quantizer: try s.activationQuantizer(), scale: s.layer?.inputScale)
+                aOnly = try error()
+                model.restoreOriginalWeights()
+            }
+            model.hook = nil
+            rows.append(.init(site: s.name, weightOnlyMSE: wOnly, activationOnlyMSE: aOnly))
+            if (k + 1) % 20 == 0 || k + 1 == q.sites.count {
+                log?(String(format: "sensitivity: %d/%d sites (%.0f s)", k + 1, q.sites.count, Date().timeIntervalSince(start)))
+            }
+        }
+        return rows
+    }
+}
