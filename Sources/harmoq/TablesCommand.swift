@@ -51,6 +51,9 @@ struct Tables: ParsableCommand {
     @Option(help: "Instead of making tables, evaluate this existing QPARAMS file on the run's sets (Set5 with --quick) and print PSNR/SSIM.")
     var evaluate: String?
 
+    @Option(help: "Instead of running, re-render <out>.md (and --svg charts) from a JSON file written by an earlier run.")
+    var render: String?
+
     @Option(help: "Also write SVG charts into this folder: PSNR vs bits per method (Table 1) and the O1 asymmetry.")
     var svg: String?
 
@@ -60,6 +63,19 @@ struct Tables: ParsableCommand {
             for (name, p, s) in try PaperTables.evaluate(qparamsPath: path, shared: shared, sets: sets, limit: limit, log: { CalibrationCLI.stderr($0) }) {
                 print(String(format: "%@ PSNR %.4f SSIM %.5f (%@)", name, p, s, path))
             }
+            return
+        }
+        struct Doc: Codable { let command: String; let spec: PaperTables.Spec; let cells: [PaperTables.Cell] }
+        if let render {
+            let doc: Doc
+            do { doc = try JSONDecoder().decode(Doc.self, from: Data(contentsOf: URL(fileURLWithPath: render))) }
+            catch { throw CLIError("--render: cannot read tables JSON '\(render)': \(error)") }
+            let md = PaperTables.markdown(doc.cells, spec: doc.spec, command: doc.command)
+                + "\n_This Markdown was re-rendered from `\((render as NSString).lastPathComponent)` by `harmoq tables --render`; the numbers are those of the run above._\n"
+            try AtomicFile.write(md, to: out + ".md")
+            if let svg { try ChartFiles.write(PaperCharts.psnrVsBits(doc.cells) + PaperCharts.o1Asymmetry(doc.cells), to: svg) }
+            CalibrationCLI.stderr("re-rendered \(out).md from \(render) (\(doc.cells.count) cells)")
+            print(md)
             return
         }
         var spec = quick ? PaperTables.Spec.quick : PaperTables.Spec.full
@@ -88,7 +104,6 @@ struct Tables: ParsableCommand {
         try AtomicFile.write(md, to: out + ".md")
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        struct Doc: Codable { let command: String; let spec: PaperTables.Spec; let cells: [PaperTables.Cell] }
         try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: out + ".json")
         CalibrationCLI.stderr("wrote \(out).md and \(out).json (\(cells.count) cells)")
         if let svg { try ChartFiles.write(PaperCharts.psnrVsBits(cells) + PaperCharts.o1Asymmetry(cells), to: svg) }
