@@ -45,13 +45,9 @@ import SRInteger
     }
 
     /// Every Linear site of DAT-light ×2 on its real input (32×32 crop of Set5 baby), W8A8 and W4A4 MinMax.
-    @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors")
-                   && SharedData.exists("data/Set5/LR_bicubic/X2/babyx2.png")),
-          arguments: [8, 4])
+    @Test(.enabled(if: RealSiteInputs.available), arguments: [8, 4])
     func datLightSitesOnRealActivations(bits: Int) throws {
-        let model = try ModelLoader.load(path: SharedData.path("models/dat-light-x2.safetensors"))
-        let img = try RGBImage.read(path: SharedData.path("data/Set5/LR_bicubic/X2/babyx2.png")).cropped(x: 40, y: 40, width: 32, height: 32)
-        let caps = try LinearInputCapture.capture(model, input: img.toTensor())
+        let (model, caps) = try RealSiteInputs.datX2BabyCrop()
         #expect(caps.count == model.sites.filter(\.isLinear).count)
         var worst = 0.0, identical = 0, outputs = 0
         for cap in caps {

@@ -57,13 +57,9 @@ struct ParityCase {
 
     /// DAT-light ×2 on a 32×32 crop of Set5 baby (LR ×2): every Linear site's real input, W per channel and X per
     /// tensor with MinMax (AbsMax) bounds at 8 and 4 bits.
-    @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors")
-                   && SharedData.exists("data/Set5/LR_bicubic/X2/babyx2.png")),
-          arguments: [8, 4])
+    @Test(.enabled(if: RealSiteInputs.available), arguments: [8, 4])
     func datLightSitesMeetTheBoundOnRealActivations(bits: Int) throws {
-        let model = try ModelLoader.load(path: SharedData.path("models/dat-light-x2.safetensors"))
-        let img = try RGBImage.read(path: SharedData.path("data/Set5/LR_bicubic/X2/babyx2.png")).cropped(x: 40, y: 40, width: 32, height: 32)
-        let caps = try LinearInputCapture.capture(model, input: img.toTensor())
+        let (model, caps) = try RealSiteInputs.datX2BabyCrop()
         #expect(caps.count == model.sites.filter(\.isLinear).count)
         var worst = 0.0, identical = 0, outputs = 0
         for cap in caps {
