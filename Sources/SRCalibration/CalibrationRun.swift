@@ -27,9 +27,6 @@ public enum CalibrationRun {
         public var peakMemoryMiB: Double?
     }
 
-    /// Peak resident memory of this process (VmHWM), in MiB, where /proc is available.
-    public static func peakMemoryMiB() -> Double? { ProcessMemory.peakResidentMiB() }
-
     public static func run(_ r: Request, log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
         let weights = try ModelLoader.readStateDict(path: r.modelPath)
@@ -50,6 +47,6 @@ public enum CalibrationRun {
                          inputs: r.options.fpInputs ? "fp" : "quantized-prefix", patchCount: r.patchCount,
                          patchSources: patches.origins.map { "\(($0.source as NSString).lastPathComponent)@\($0.x),\($0.y)" },
                          notes: notes, config: config, sites: sites)
-        return Outcome(qparams: qp, seconds: Date().timeIntervalSince(t0), peakMemoryMiB: peakMemoryMiB())
+        return Outcome(qparams: qp, seconds: Date().timeIntervalSince(t0), peakMemoryMiB: ProcessMemory.peakResidentMiB())
     }
 }

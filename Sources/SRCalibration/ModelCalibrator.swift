@@ -129,23 +129,32 @@ final class Lockstep: @unchecked Sendable {
 
     func arrive(patch: Int, site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
         if index >= siteCount { return }
+        // This patch's own work (finiteness check, copy or operand summary) runs before the barrier lock, so the
+        // patch threads do it in parallel; only the hand-over into the shared buffers is locked.
+        let nonFinite = values.firstIndex(where: { !$0.isFinite })
+        var copy: [Float] = []
+        var range: (Float, Float) = (0, 0)
+        if nonFinite == nil {
+            if site.isLinear {
+                copy = Array(values)
+            } else {
+                var lo = Float.infinity, hi = -Float.infinity
+                for v in values { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+                range = (lo, hi)
+                let stride = Swift.max(1, values.count / options.operandValuesPerPatch)
+                copy = Swift.stride(from: 0, to: values.count, by: stride).map { values[$0] }
+            }
+        }
         cond.lock()
         if failure != nil { cond.unlock(); return }
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        if let bad = nonFinite {
             let n = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
             failure = QuantError("site \(site.name): the activations of calibration patch \(patch) contain \(n) NaN/Inf value(s) "
                                  + "(first at index \(bad): \(values[bad])); refusing to calibrate on them")
             cond.broadcast(); cond.unlock(); return
         }
-        if site.isLinear {
-            buffers[patch] = Array(values)
-        } else {
-            var lo = Float.infinity, hi = -Float.infinity
-            for v in values { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
-            minMax[patch] = (lo, hi)
-            let stride = Swift.max(1, values.count / options.operandValuesPerPatch)
-            buffers[patch] = Swift.stride(from: 0, to: values.count, by: stride).map { values[$0] }
-        }
+        buffers[patch] = copy
+        if !site.isLinear { minMax[patch] = range }
         shapes[patch] = (rows, cols)
         arrived += 1
         let gen = generation

@@ -15,7 +15,8 @@ import SRIO
 /// Ŵ is installed on every weight-quantized site in both cases, so an executor that replaces the code-domain one
 /// (e.g. `harmoq infer --int --quant`) still sees the file's weights, and this hook then fake-quantizes those inputs.
 public final class QuantizedModel: ActivationHook {
-    let byName: [String: (SiteQuantization, Quantizer?, [Float]?)]
+    /// (activation quantizer, HSO scale) by site name: the fallback when a hook index does not match `byIndex`.
+    let byName: [String: (Quantizer?, [Float]?)]
     /// (activation quantizer, HSO scale) by site index in `model.sites` (the hook's `index`): no string hashing per call.
     private let byIndex: [(name: String, quantizer: Quantizer?, scale: [Float]?)]
     /// The code-domain executor (nil when no site qualifies or `codeDomain` was false).
@@ -25,12 +26,12 @@ public final class QuantizedModel: ActivationHook {
     private weak var model: (any SRModel)?
 
     init(_ q: QParams, model: any SRModel, codeDomain: Bool) throws {
-        var m: [String: (SiteQuantization, Quantizer?, [Float]?)] = [:]
+        var m: [String: (Quantizer?, [Float]?)] = [:]
         var linears: [String: CodeDomainLinear] = [:]
         var floatPath: [String: String] = [:]
         for s in q.sites {
             let aq = s.activationQuantized ? try s.activationQuantizer() : nil
-            m[s.name] = (s, aq, s.layer?.inputScale)
+            m[s.name] = (aq, s.layer?.inputScale)
             guard codeDomain, let l = s.layer, let aq, s.weightQuantized else { continue }
             do {
                 linears[s.name] = try Self.codeDomainLinear(l, activation: aq, model: model, site: try model.site(named: s.name))
@@ -39,7 +40,7 @@ public final class QuantizedModel: ActivationHook {
             }
         }
         byName = m
-        byIndex = model.sites.map { site in (site.name, m[site.name]?.1, m[site.name]?.2) }
+        byIndex = model.sites.map { site in (site.name, m[site.name]?.0, m[site.name]?.1) }
         executor = linears.isEmpty ? nil : CodeDomainExecutor(linears: linears)
         floatPathSites = floatPath
         self.model = model
@@ -53,11 +54,7 @@ public final class QuantizedModel: ActivationHook {
             throw QuantError("weight quantizer is \(l.weightScheme); the code domain needs symmetric weights")
         }
         let qs = try l.weightQuantizers()
-        var codes = [Int32](repeating: 0, count: l.outputs * l.inputs)
-        for o in 0..<l.outputs {
-            let q = qs[o]
-            for p in 0..<l.inputs { codes[o * l.inputs + p] = q.code(l.weight[o * l.inputs + p]) }
-        }
+        let codes = try ChannelQuantizer(quantizers: qs, axis: 0).codes(l.weight, shape: [l.outputs, l.inputs])
         let bias = try model.linearWeight(site).bias?.data
         return try CodeDomainLinear(activation: activation, weightCodes: codes, weightSteps: qs.map(\.step),
                                     outFeatures: l.outputs, inFeatures: l.inputs, bias: bias,
@@ -111,7 +108,7 @@ public final class QuantizedModel: ActivationHook {
             guard let q = byIndex[index].quantizer else { return }
             entry = (q, byIndex[index].scale)
         } else {
-            guard let (_, q, scale) = byName[site.name], let q else { return }
+            guard let (q, scale) = byName[site.name], let q else { return }
             entry = (q, scale)
         }
         // The code-domain executor quantizes this site's raw input itself.

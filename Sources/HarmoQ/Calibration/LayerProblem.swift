@@ -75,10 +75,7 @@ public struct LayerQuantization: Codable, Sendable, Equatable {
 
     /// Q_w(weight), m×d.
     public func quantizedWeight() throws -> [Float] {
-        let qs = try weightQuantizers()
-        var out = weight
-        for i in 0..<outputs { let q = qs[i]; for j in 0..<inputs { out[i * inputs + j] = q.fakeQuant(weight[i * inputs + j]) } }
-        return out
+        try ChannelQuantizer(quantizers: try weightQuantizers(), axis: 0).fakeQuant(weight, shape: [outputs, inputs])
     }
 
     /// x ← Q_x(x ⊘ inputScale) in place, x rows×d row-major.
