@@ -88,6 +88,9 @@ let package = Package(
         ], swiftSettings: v5),
         .testTarget(name: "ONNXTests", dependencies: ["ONNXExport", "SRCalibration", "HarmoQ", "_TestSupport"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["HarmoQReport", "SRCalibration", "HarmoQ"], swiftSettings: v5),
+        /// 2DQuant port (fake-quantizer backward, DOBI/forward/DQC vs the official code's tensors, SwinIR-light backward).
+        .testTarget(name: "TwoDQuantTests", dependencies: ["SREngine", "SRCalibration", "SRIO", "HarmoQ", "_TestSupport"],
+                    swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine", "HarmoQ"], exclude: ["Fixtures"], swiftSettings: v5),
     ]
 )
