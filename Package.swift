@@ -91,6 +91,8 @@ let package = Package(
         /// 2DQuant port (fake-quantizer backward, DOBI/forward/DQC vs the official code's tensors, SwinIR-light backward).
         .testTarget(name: "TwoDQuantTests", dependencies: ["SREngine", "SRCalibration", "SRIO", "HarmoQ", "_TestSupport"],
                     swiftSettings: v5),
+        /// Backward kernels and the DAT-light backward (FD, Float64 references, PyTorch autograd reference gradients).
+        .testTarget(name: "BackwardTests", dependencies: ["SREngine", "SRIO", "HarmoQ", "_TestSupport"], swiftSettings: v5),
         .testTarget(name: "IOTests", dependencies: ["SRIO", "SREngine", "HarmoQ"], exclude: ["Fixtures"], swiftSettings: v5),
     ]
 )
