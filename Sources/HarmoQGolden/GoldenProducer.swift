@@ -33,10 +33,21 @@ public protocol GoldenProducer: Sendable {
     func tolerance(for key: String) -> GoldenTolerance
     func produce(_ ctx: GoldenContext) throws -> [String: GoldenValue]
     func expected(_ ctx: GoldenContext) throws -> [String: GoldenValue]
+    /// Stored values this context cannot reproduce because their inputs are absent (e.g. no ../shared in a fresh
+    /// clone); nil when every value can be compared. Those values are reported as skipped, never compared.
+    func unavailable(_ ctx: GoldenContext) -> GoldenSkip?
+}
+
+/// Part of a golden file that cannot be checked here, and why.
+public struct GoldenSkip: Sendable {
+    public let reason: String
+    public let skips: @Sendable (String) -> Bool
+    public init(reason: String, skips: @escaping @Sendable (String) -> Bool) { self.reason = reason; self.skips = skips }
 }
 
 extension GoldenProducer {
     public func tolerance(for key: String) -> GoldenTolerance { tolerance }
     public func expected(_ ctx: GoldenContext) throws -> [String: GoldenValue] { try produce(ctx) }
+    public func unavailable(_ ctx: GoldenContext) -> GoldenSkip? { nil }
     public var fileName: String { id + ".json" }
 }

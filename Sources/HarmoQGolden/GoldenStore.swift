@@ -20,6 +20,9 @@ public struct GoldenStore {
         /// Human-readable diff lines (empty when ok).
         public let diff: [String]
         public let compared: Int
+        /// Stored values not compared because their inputs are absent here (`GoldenProducer.unavailable`), and why.
+        public var skippedValues = 0
+        public var skipReason: String? = nil
     }
 
     /// Compares every value a producer makes now with the stored file. Pure: reads only.
@@ -62,9 +65,18 @@ public struct GoldenStore {
                                           diff: ["  golden file missing: run `harmoq golden update --reason …`"], compared: 0))
                     continue
                 }
-                let produced = try p.produce(context)
-                let (st, diff) = GoldenStore.compare(id: p.id, produced: produced, stored: stored, tolerance: p.tolerance(for:))
-                out.append(FileResult(file: p.fileName, kind: p.kind.rawValue, status: st, diff: diff, compared: stored.values.count))
+                var comparable = stored
+                var produced = try p.produce(context)
+                let skip = p.unavailable(context)
+                if let skip {
+                    comparable.values = stored.values.filter { !skip.skips($0.key) }
+                    produced = produced.filter { !skip.skips($0.key) }
+                }
+                let (st, diff) = GoldenStore.compare(id: p.id, produced: produced, stored: comparable, tolerance: p.tolerance(for:))
+                var r = FileResult(file: p.fileName, kind: p.kind.rawValue, status: st, diff: diff, compared: comparable.values.count)
+                r.skippedValues = stored.values.count - comparable.values.count
+                r.skipReason = skip?.reason
+                out.append(r)
             } catch let e as GoldenUnavailable {
                 out.append(FileResult(file: p.fileName, kind: p.kind.rawValue, status: .skipped, diff: ["  skipped: \(e)"], compared: 0))
             } catch {
@@ -85,6 +97,7 @@ public struct GoldenStore {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for p in producers where only == nil || only!.contains(p.id) {
             progress(p.id)
+            if let skip = p.unavailable(context) { throw IOError("golden update \(p.id): \(skip.reason) — nothing written") }
             let values: [String: GoldenValue]
             do { values = p.kind == .independentReference ? try p.expected(context) : try p.produce(context) }
             catch let e as GoldenUnavailable { throw IOError("golden update \(p.id): \(e) — nothing written") }

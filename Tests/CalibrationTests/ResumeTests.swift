@@ -9,7 +9,7 @@ func resumeRequest(seed: UInt64 = 5, bits: Int = 4) -> CalibrationRun.Request {
     var o = ModelCalibrationOptions(method: ciHarmoQ(.corrected), weightBits: bits, activationBits: bits)
     o.siteLimit = 12
     o.seed = seed
-    var r = CalibrationRun.Request(modelPath: datX2, options: o, sources: [sharedRoot + "/data/DIV2K-calib"], toolVersion: "test")
+    var r = CalibrationRun.Request(modelPath: datX2, options: o, sources: [calibrationSource], toolVersion: "test")
     r.patchCount = 2
     r.patchSeed = seed
     return r
@@ -26,7 +26,7 @@ final class StopAfter: @unchecked Sendable {
 
 func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
-@Test func interruptedCalibrationResumesToIdenticalBytes() throws {
+@Test(needsModelAndImages) func interruptedCalibrationResumesToIdenticalBytes() throws {
     let full = tempPath("resume-full.qparams"), out = tempPath("resume-out.qparams")
     defer { removeQParams(full); removeQParams(out); CalibrationCheckpoint.remove(out: out) }
     _ = try CalibrationCheckpoint.run(resumeRequest(), out: full, resume: false, shouldStop: { false })
@@ -60,7 +60,7 @@ func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWith
     #expect(!FileManager.default.fileExists(atPath: CalibrationCheckpoint.path(for: out) + ".json"))
 }
 
-@Test func resumeRefusesOtherSettingsAndMissingCheckpoint() throws {
+@Test(needsModelAndImages) func resumeRefusesOtherSettingsAndMissingCheckpoint() throws {
     let out = tempPath("resume-settings.qparams")
     defer { removeQParams(out); CalibrationCheckpoint.remove(out: out) }
     let missing = #expect(throws: QuantError.self) {

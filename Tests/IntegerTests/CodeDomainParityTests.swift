@@ -45,7 +45,7 @@ import SRInteger
     }
 
     /// Every Linear site of DAT-light ×2 on its real input (32×32 crop of Set5 baby), W8A8 and W4A4 MinMax.
-    @Test(.enabled(if: RealSiteInputs.available), arguments: [8, 4])
+    @Test(.enabled(if: RealSiteInputs.available, Comment(rawValue: TestInputs.missingModel)), arguments: [8, 4])
     func datLightSitesOnRealActivations(bits: Int) throws {
         let (model, caps) = try RealSiteInputs.datX2BabyCrop()
         #expect(caps.count == model.sites.filter(\.isLinear).count)
@@ -64,9 +64,9 @@ import SRInteger
     }
 
     /// The plan's code-domain executor covers every planned site (no site left in the float path at 8 or 4 bits, k = 60).
-    @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors")))
+    @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
     func fakeQuantPlanHookRunsEverySiteInTheCodeDomain() throws {
-        let model = try ModelLoader.load(path: SharedData.path("models/dat-light-x2.safetensors"))
+        let model = try ModelLoader.load(path: TestInputs.datX2!)
         let x = Tensor(shape: [1, 3, 8, 8], data: (0..<192).map { Float($0 % 17) / 17 })
         let plan = try IntegerModelPlan.minMax(model: model, bits: 8, calibration: [x])
         let sim = FakeQuantPlanHook(plan: plan)

@@ -18,11 +18,10 @@ import SRInteger
         }
     }
 
-    @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors")
-                   && SharedData.exists("data/Set5/LR_bicubic/X2/babyx2.png")))
+    @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
     func planCoversEveryLinearSiteAndExecutesThemInBound() throws {
-        let model = try ModelLoader.load(path: SharedData.path("models/dat-light-x2.safetensors"))
-        let img = try RGBImage.read(path: SharedData.path("data/Set5/LR_bicubic/X2/babyx2.png"))
+        let model = try ModelLoader.load(path: TestInputs.datX2!)
+        let img = try RGBImage.read(path: TestInputs.set5 + "/LR_bicubic/X2/babyx2.png")
         let calib = [try img.cropped(x: 0, y: 0, width: 24, height: 24).toTensor()]
         let plan = try IntegerModelPlan.minMax(model: model, bits: 8, calibration: calib)
         let linearSites = model.sites.filter(\.isLinear)

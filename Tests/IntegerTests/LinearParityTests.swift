@@ -57,7 +57,7 @@ struct ParityCase {
 
     /// DAT-light ×2 on a 32×32 crop of Set5 baby (LR ×2): every Linear site's real input, W per channel and X per
     /// tensor with MinMax (AbsMax) bounds at 8 and 4 bits.
-    @Test(.enabled(if: RealSiteInputs.available), arguments: [8, 4])
+    @Test(.enabled(if: RealSiteInputs.available, Comment(rawValue: TestInputs.missingModel)), arguments: [8, 4])
     func datLightSitesMeetTheBoundOnRealActivations(bits: Int) throws {
         let (model, caps) = try RealSiteInputs.datX2BabyCrop()
         #expect(caps.count == model.sites.filter(\.isLinear).count)
@@ -102,11 +102,10 @@ struct ParityCase {
     }
 
     /// The bench runs end to end on a tiny configuration and reports every variant (no timing is asserted).
-    @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors")
-                   && SharedData.exists("data/Set5/LR_bicubic/X2/babyx2.png")))
+    @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
     func benchReportsEveryVariant() throws {
-        let r = try IntegerBench.run(modelPath: SharedData.path("models/dat-light-x2.safetensors"),
-                                     imagePath: SharedData.path("data/Set5/LR_bicubic/X2/babyx2.png"),
+        let r = try IntegerBench.run(modelPath: TestInputs.datX2!,
+                                     imagePath: TestInputs.set5 + "/LR_bicubic/X2/babyx2.png",
                                      tokens: 100, bits: [8], repeats: 1, crop: 16)
         #expect(r.timings.map(\.site) == ["blocks.0.attn.qkv", "blocks.0.attn.proj", "blocks.0.ffn.fc1", "blocks.0.ffn.fc2"])
         let fast = IntegerGEMM.ISA.allCases.filter { $0 != .reference && $0.isSupported }.count

@@ -48,9 +48,9 @@ import SRInteger
     }
 
     /// DAT-light ×2: sizes per format equal the layout formula, and a packed file reloads to the same Ŵ.
-    @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors")))
+    @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
     func datLightSizesFollowTheLayout() throws {
-        let path = SharedData.path("models/dat-light-x2.safetensors")
+        let path = TestInputs.datX2!
         let dict = try ModelLoader.readStateDict(path: path)
         let model = try ModelLoader.build(weights: dict)
         let linears = model.sites.filter(\.isLinear)

@@ -8,21 +8,21 @@ import SRInteger
 
 /// Whole-model integer execution through the engine's `LinearExecutor` (docs/integer.md).
 @Suite(.serialized) struct WholeModelIntegerTests {
-    static let modelFile = "models/dat-light-x2.safetensors"
-    static let lrFile = "data/Set5/LR_bicubic/X2/butterflyx2.png"
-    static let hrFile = "data/Set5/HR/butterfly.png"
-    static var available: Bool { SharedData.exists(modelFile) && SharedData.exists(lrFile) && SharedData.exists(hrFile) }
+    static let lrFile = TestInputs.set5 + "/LR_bicubic/X2/butterflyx2.png"
+    static let hrFile = TestInputs.set5 + "/HR/butterfly.png"
+    /// The model: ../shared, else the fetched .pth (Set5 is in the repository).
+    static var available: Bool { TestInputs.datX2 != nil }
 
     /// A 48×48 LR crop of Set5 butterfly ×2 at (40, 40) and the matching 96×96 HR crop.
     static func images() throws -> (lr: RGBImage, hr: RGBImage) {
-        let lr = try RGBImage.read(path: SharedData.path(lrFile)).cropped(x: 40, y: 40, width: 48, height: 48)
-        let hr = try RGBImage.read(path: SharedData.path(hrFile)).cropped(x: 80, y: 80, width: 96, height: 96)
+        let lr = try RGBImage.read(path: lrFile).cropped(x: 40, y: 40, width: 48, height: 48)
+        let hr = try RGBImage.read(path: hrFile).cropped(x: 80, y: 80, width: 96, height: 96)
         return (lr, hr)
     }
 
     @Test func sharedDataPresenceIsReported() {
         if !Self.available {
-            print("WholeModelIntegerTests: SKIPPED the DAT-light tests: \(SharedData.root.path)/{\(Self.modelFile), \(Self.lrFile), \(Self.hrFile)} not found")
+            print("WholeModelIntegerTests: SKIPPED the DAT-light tests: \(TestInputs.missingModel)")
         }
     }
 
@@ -31,9 +31,9 @@ import SRInteger
     /// outputs are bit-identical and the PSNRs equal (issue #8's 0.001 dB target, met with margin 0.001 dB).
     /// Also: the executor is called once per Linear site and forward; a fake-quant hook in front of the executor
     /// changes nothing (same codes); removing the executor restores the float forward bit for bit.
-    @Test(.enabled(if: WholeModelIntegerTests.available), arguments: [8, 4])
+    @Test(.enabled(if: WholeModelIntegerTests.available, Comment(rawValue: TestInputs.missingModel)), arguments: [8, 4])
     func integerPSNREqualsFakeQuantPSNR(bits: Int) throws {
-        let model = try ModelLoader.load(path: SharedData.path(Self.modelFile))
+        let model = try ModelLoader.load(path: TestInputs.datX2!)
         let (lr, hr) = try Self.images()
         let x = lr.toTensor()
         let fpOut = try model.forward(x)
@@ -99,9 +99,9 @@ import SRInteger
 
     /// An executor that declines (returns false) leaves the float forward bit-identical, and it sees the input
     /// after the activation hook.
-    @Test(.enabled(if: WholeModelIntegerTests.available))
+    @Test(.enabled(if: WholeModelIntegerTests.available, Comment(rawValue: TestInputs.missingModel)))
     func decliningExecutorSeesHookedInputAndKeepsTheFloatPath() throws {
-        let model = try ModelLoader.load(path: SharedData.path(Self.modelFile))
+        let model = try ModelLoader.load(path: TestInputs.datX2!)
         let x = try Self.images().lr.cropped(width: 16, height: 16).toTensor()
         let fpOut = try model.forward(x)
         let spy = SpyExecutor()

@@ -9,8 +9,9 @@ import _TestSupport
 /// agree with each other and with the graph's own initializers, read back from the .onnx bytes — the same comparison
 /// ci/onnx-check.py makes against onnxruntime, here against an exact Float64 evaluation, without Python.
 @Suite struct SiteExportTests {
-    static let model = "models/dat-light-x2.safetensors"
-    static let calib = "data/DIV2K-calib"
+    /// DAT-light ×2 and calibration images: ../shared, else `make fetch-model fetch-images` (.cache/).
+    static var model: String { TestInputs.datX2 ?? "" }
+    static var calib: String { TestInputs.calibrationSource ?? "" }
 
     static func floats(_ path: String) throws -> [Float] {
         let b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -24,7 +25,7 @@ import _TestSupport
         return out
     }
 
-    @Test(.enabled(if: SharedData.exists(model) && SharedData.exists(calib)))
+    @Test(.enabled(if: TestInputs.canCalibrateDATx2, Comment(rawValue: TestInputs.missingModelOrImages)))
     func exportedFilesAgreeWithTheGraphWithinTheFloat32Bound() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-export-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -33,15 +34,15 @@ import _TestSupport
         cfg.warmupIterations = 0
         var opts = ModelCalibrationOptions(method: .harmoq(cfg), weightBits: 4, activationBits: 4)
         opts.siteLimit = 2
-        var req = CalibrationRun.Request(modelPath: SharedData.path(Self.model), options: opts,
-                                         sources: [SharedData.path(Self.calib)], toolVersion: "test")
+        var req = CalibrationRun.Request(modelPath: Self.model, options: opts,
+                                         sources: [Self.calib], toolVersion: "test")
         req.patchCount = 1
         let qp = try CalibrationRun.run(req).qparams
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try qp.write(to: dir + "/q.qparams")
 
-        var ex = SiteExport.Request(modelPath: SharedData.path(Self.model), quantPath: dir + "/q.qparams", outDir: dir + "/sites",
-                                    siteLimit: nil, sources: [SharedData.path(Self.calib)], toolVersion: "test")
+        var ex = SiteExport.Request(modelPath: Self.model, quantPath: dir + "/q.qparams", outDir: dir + "/sites",
+                                    siteLimit: nil, sources: [Self.calib], toolVersion: "test")
         ex.rowsPerSite = 256
         let index = try SiteExport.run(ex)
         let exported = index.sites.filter(\.exported)
