@@ -26,6 +26,8 @@ public enum SiteExport {
         /// Rows kept per site (evenly spaced over all captured rows; 0 = all).
         public var rowsPerSite = 1024
         public var toolVersion: String
+        /// Export a QPARAMS calibrated on another model (architecture, scale or weights) with a warning instead of refusing.
+        public var allowModelMismatch = false
 
         public init(modelPath: String, quantPath: String, outDir: String, siteLimit: Int?, sources: [String], toolVersion: String) {
             self.modelPath = modelPath; self.quantPath = quantPath; self.outDir = outDir; self.siteLimit = siteLimit
@@ -76,8 +78,8 @@ public enum SiteExport {
 
     /// Runs the export and writes `index.json`; returns the index.
     public static func run(_ r: Request, log: ((String) -> Void)? = nil) throws -> Index {
-        let qp = try QParams.read(path: r.quantPath)
-        let model = try ModelLoader.load(path: r.modelPath)
+        let (model, identity) = try ModelIdentity.load(path: r.modelPath)
+        let qp = try QParams.read(path: r.quantPath, for: identity, allowMismatch: r.allowModelMismatch) { log?($0) }
         try QuantizedModel.apply(qp, to: model)
         let patches = try CalibrationPatches.draw(count: r.patchCount, scale: model.scale, seed: r.patchSeed, sources: r.sources)
         let capture = PreQuantizationCapture(inner: model.hook)

@@ -41,12 +41,13 @@ public enum CalibrationRun {
         if case .harmoq(let c) = r.options.method { config = c }
         var notes = ["calibration patches: \(r.patchCount) LR 64×64 crops drawn with seed \(r.patchSeed); the paper used 1000 DIV2K images"]
         if r.options.fpInputs { notes.append("every site calibrated on FP inputs") }
-        let qp = QParams(toolVersion: r.toolVersion, model: (r.modelPath as NSString).lastPathComponent,
+        var qp = QParams(toolVersion: r.toolVersion, model: (r.modelPath as NSString).lastPathComponent,
                          architecture: probe.architecture.rawValue, scale: probe.scale, method: r.options.method.name,
                          weightBits: r.options.weightBits, activationBits: r.options.activationBits, seed: r.options.seed,
                          inputs: r.options.fpInputs ? "fp" : "quantized-prefix", patchCount: r.patchCount,
                          patchSources: patches.origins.map { "\(($0.source as NSString).lastPathComponent)@\($0.x),\($0.y)" },
                          notes: notes, config: config, sites: sites)
+        qp.modelFingerprint = ModelFingerprint.of(weights)
         return Outcome(qparams: qp, seconds: Date().timeIntervalSince(t0), peakMemoryMiB: ProcessMemory.peakResidentMiB())
     }
 }

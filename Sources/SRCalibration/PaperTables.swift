@@ -150,7 +150,8 @@ public enum PaperTables {
     public static func evaluate(qparamsPath: String, shared: String, sets: [String], limit: Int?,
                                 log: ((String) -> Void)? = nil) throws -> [(String, Double, Double)] {
         let qp = try QParams.read(path: qparamsPath)
-        let model = try ModelLoader.load(path: shared + "/models/" + qp.model)
+        let (model, identity) = try ModelIdentity.load(path: shared + "/models/" + qp.model)
+        try qp.checkBinding(to: identity, source: qparamsPath, allowMismatch: false) { log?($0) }
         try QuantizedModel.apply(qp, to: model)
         return try sets.map { name in
             let set = try BenchmarkSet.load(dir: shared + "/data/" + name, scale: qp.scale)

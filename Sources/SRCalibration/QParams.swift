@@ -36,16 +36,25 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
 }
 
 /// A calibration result for a whole model: the QPARAMS file (safetensors with every site's tensors) plus a JSON
-/// sidecar `<path>.json` with every site's bits, granularity, schemes, bounds and the calibration settings.
+/// sidecar `<path>.json` with every other value (bits, schemes, granularity, the calibration settings and the model it
+/// was calibrated on). Each value is stored once: see `QParamsSidecar` for what lives where.
 ///
 /// Both files are written atomically, with sorted keys and no timestamps, so the same inputs and seed give the
 /// same bytes. Tensors per site `<name>`: `<name>.weight` (m×d, the corrected weight that is quantized),
 /// `<name>.weight_lower` / `.weight_upper` (m), `<name>.input_scale` (d, HSO; absent = 1), `<name>.activation_bounds` (2).
+///
+/// Format `harmoq-qparams/2` adds `modelFingerprint` (`ModelFingerprint`, the weights calibrated on) and drops the
+/// sidecar's copies of tensor values; `harmoq-qparams/1` files still load (unbound: no fingerprint).
 public struct QParams: Codable, Sendable, Equatable {
-    public static let format = "harmoq-qparams/1"
+    public static let format = "harmoq-qparams/2"
+    /// The first format (sidecar with copies of the bounds and shapes, no model fingerprint): read, never written.
+    public static let formatV1 = "harmoq-qparams/1"
     public var format: String = QParams.format
     public var toolVersion: String
     public var model: String
+    /// `ModelFingerprint.of` the FP weights this plan was calibrated on ("sha256:…"); nil in files written before
+    /// harmoq-qparams/2 (then the plan is unbound: only architecture and scale can be checked).
+    public var modelFingerprint: String? = nil
     public var architecture: String
     public var scale: Int
     public var method: String
@@ -71,20 +80,10 @@ public struct QParams: Codable, Sendable, Equatable {
 
     static func sidecarPath(_ path: String) -> String { path + ".json" }
 
-    /// The sidecar: every field except the big per-site arrays (those live in the safetensors file).
-    func sidecar() -> QParams {
-        var s = self
-        s.sites = sites.map { site in
-            var t = site
-            if var l = t.layer { l.weight = []; l.weightLower = []; l.weightUpper = []; l.inputScale = nil; t.layer = l }
-            return t
-        }
-        return s
-    }
-
-    /// Writes `path` (safetensors) and `path.json` (sidecar) atomically.
+    /// Writes `path` (safetensors) and `path.json` (sidecar) atomically, in the current format.
     public func write(to path: String) throws {
         try checkFinite("QPARAMS '\(path)' not written")
+        try checkConsistent("QPARAMS '\(path)' not written")
         var tensors: [String: Tensor] = [:]
         for s in sites {
             tensors[s.name + ".activation_bounds"] = Tensor(shape: [2], data: [s.activationLower, s.activationUpper])
@@ -99,45 +98,39 @@ public struct QParams: Codable, Sendable, Equatable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try enc.encode(sidecar()), to: QParams.sidecarPath(path))
+        try AtomicFile.write(try enc.encode(QParamsSidecar(self)), to: QParams.sidecarPath(path))
     }
 
-    /// Reads `path` and `path.json`; the tensors replace the sidecar's (stripped) arrays bit for bit.
+    /// Reads `path` and `path.json` (format 2, or 1 with its copies checked against the tensors), then checks that every
+    /// value is usable (finite, lower < upper, shapes, bits agree with the run's). Every problem names the site.
     public static func read(path: String) throws -> QParams {
         let sidecar = sidecarPath(path)
         guard FileManager.default.fileExists(atPath: sidecar) else {
             throw QuantError("QPARAMS sidecar '\(sidecar)' is missing (a QPARAMS file is the safetensors file plus its .json)")
         }
+        let json = try Data(contentsOf: URL(fileURLWithPath: sidecar))
         let dec = JSONDecoder()
         dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        var q: QParams
-        do { q = try dec.decode(QParams.self, from: try Data(contentsOf: URL(fileURLWithPath: sidecar))) } catch {
-            throw QuantError("QPARAMS sidecar '\(sidecar)' is not a valid \(QParams.format) file: \(error)")
+        struct FormatProbe: Decodable { var format: String }
+        let format: String
+        do { format = try dec.decode(FormatProbe.self, from: json).format } catch {
+            throw QuantError("QPARAMS sidecar '\(sidecar)' is not a \(QParams.format) file: \(error)")
         }
-        guard q.format == QParams.format else { throw QuantError("QPARAMS '\(sidecar)' has format '\(q.format)', expected '\(QParams.format)'") }
         let file = try SafeTensors.read(path: path)
-        func t(_ key: String) throws -> Tensor {
-            guard file.entries[key] != nil else { throw QuantError("QPARAMS '\(path)' lacks tensor '\(key)'") }
-            return try file.tensor(key)
-        }
-        for i in q.sites.indices {
-            let name = q.sites[i].name
-            let b = try t(name + ".activation_bounds")
-            guard b.count == 2 else { throw QuantError("QPARAMS '\(path)': \(name).activation_bounds must hold 2 values") }
-            q.sites[i].activationLower = b.data[0]; q.sites[i].activationUpper = b.data[1]
-            if var l = q.sites[i].layer {
-                l.weight = try t(name + ".weight").data
-                l.weightLower = try t(name + ".weight_lower").data
-                l.weightUpper = try t(name + ".weight_upper").data
-                l.inputScale = file.entries[name + ".input_scale"] != nil ? try t(name + ".input_scale").data : nil
-                guard l.weight.count == l.outputs * l.inputs, l.weightLower.count == l.outputs, l.weightUpper.count == l.outputs else {
-                    throw QuantError("QPARAMS '\(path)': tensors of site \(name) do not match its \(l.outputs)×\(l.inputs) shape")
-                }
-                l.activationLower = b.data[0]; l.activationUpper = b.data[1]
-                q.sites[i].layer = l
+        let tensors = QParamsTensors(file: file, path: path)
+        var q: QParams
+        do {
+            switch format {
+            case QParams.format: q = try fromV2(try dec.decode(QParamsSidecar.self, from: json), tensors)
+            case QParams.formatV1: q = try readV1(try dec.decode(QParams.self, from: json), tensors)
+            default: throw QuantError("QPARAMS '\(sidecar)' has format '\(format)', expected '\(QParams.format)' (or '\(QParams.formatV1)')")
             }
+        } catch let e as DecodingError {
+            throw QuantError("QPARAMS sidecar '\(sidecar)' is not a valid \(format) file: \(e)")
         }
+        try tensors.checkAllUsed(by: q)
         try q.checkFinite("QPARAMS '\(path)'")
+        try q.checkConsistent("QPARAMS '\(path)'")
         return q
     }
 }

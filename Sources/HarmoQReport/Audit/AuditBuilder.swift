@@ -23,6 +23,8 @@ public enum AuditBuilder {
         public var onnxSource: String?
         public var command: String
         public var toolVersion: String
+        /// Audit a QPARAMS calibrated on another model (architecture, scale or weights) with a warning instead of refusing.
+        public var allowModelMismatch = false
 
         public init(modelPath: String, qparamsPath: String, setDir: String?, patchSources: [String], verdicts: VerdictTable,
                     onnx: ONNXMismatchReport?, command: String, toolVersion: String) {
@@ -33,11 +35,8 @@ public enum AuditBuilder {
 
     public static func build(_ o: Options, log: ((String) -> Void)? = nil) throws -> AuditReport {
         guard (1...2).contains(o.patchCount) else { throw ReportError("patch count must be 1 or 2, got \(o.patchCount)") }
-        let q = try QParams.read(path: o.qparamsPath)
-        let model = try ModelLoader.load(path: o.modelPath)
-        guard q.architecture == model.architecture.rawValue, q.scale == model.scale else {
-            throw ReportError("QPARAMS '\(o.qparamsPath)' is for \(q.architecture) ×\(q.scale), the model is \(model.architecture.rawValue) ×\(model.scale)")
-        }
+        let (model, identity) = try ModelIdentity.load(path: o.modelPath)
+        let q = try QParams.read(path: o.qparamsPath, for: identity, allowMismatch: o.allowModelMismatch) { log?($0) }
         let infos = model.sites.map { AuditManifest.SiteInfo(name: $0.name, kind: $0.kind.description) }
         let manifest = try AuditManifest.rows(sites: infos, qparams: q)
         let patches = try CalibrationPatches.draw(count: o.patchCount, scale: model.scale, seed: o.patchSeed, sources: o.patchSources)

@@ -1,0 +1,70 @@
+import HarmoQ
+
+/// The JSON sidecar of a `harmoq-qparams/2` file: every value that is not in the tensor file, each exactly once.
+///
+/// What lives where (one source of truth per value):
+/// * tensors (`<site>.activation_bounds`, `.weight`, `.weight_lower`, `.weight_upper`, `.input_scale`): every bound,
+///   the corrected weight and its shape (m×d), the HSO scales;
+/// * sidecar, per site: kind, which sides are quantized, the activation quantizer's bits, scheme and rounding (also
+///   used for the weights), and for linear sites the weight quantizer's bits, scheme and granularity; diagnostics
+///   (L_total before/after, ABR trace, SRC certificate);
+/// * sidecar, top level: the run's settings (bits requested, method, seed, patches, …) and the model it was
+///   calibrated on (file name, architecture, scale, `modelFingerprint`).
+///
+/// `harmoq-qparams/1` sidecars held the bounds, shapes and activation quantizer a second (and third) time; they still
+/// load, and any copy that disagrees with the tensors or with the site is an error naming the site
+/// (`QParams.readV1`).
+struct QParamsSidecar: Codable {
+    var format: String
+    var toolVersion: String
+    var model: String
+    var modelFingerprint: String?
+    var architecture: String
+    var scale: Int
+    var method: String
+    var weightBits: Int
+    var activationBits: Int
+    var seed: UInt64
+    var inputs: String
+    var patchCount: Int
+    var patchSources: [String]
+    var notes: [String]
+    var config: HarmoQConfig?
+    var sites: [Site]
+
+    struct Site: Codable {
+        var name: String
+        var kind: SiteQuantization.Kind
+        var activationQuantized: Bool
+        var weightQuantized: Bool
+        var activationBits: Int
+        var activationScheme: QuantScheme
+        var rounding: Rounding
+        /// Linear sites only.
+        var weightQuantizer: WeightQuantizer?
+        var before: LayerLosses?
+        var after: LayerLosses?
+        var convergence: ConvergenceTrace?
+        var solveCertificate: SolveCertificate?
+    }
+
+    struct WeightQuantizer: Codable {
+        var bits: Int
+        var scheme: QuantScheme
+        /// "perChannel" or "perTensor".
+        var granularity: String
+    }
+
+    init(_ q: QParams) {
+        format = QParams.format
+        toolVersion = q.toolVersion; model = q.model; modelFingerprint = q.modelFingerprint; architecture = q.architecture
+        scale = q.scale; method = q.method; weightBits = q.weightBits; activationBits = q.activationBits; seed = q.seed
+        inputs = q.inputs; patchCount = q.patchCount; patchSources = q.patchSources; notes = q.notes; config = q.config
+        sites = q.sites.map { s in
+            Site(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized, weightQuantized: s.weightQuantized,
+                 activationBits: s.activationBits, activationScheme: s.activationScheme, rounding: s.rounding,
+                 weightQuantizer: s.layer.map { WeightQuantizer(bits: $0.weightBits, scheme: $0.weightScheme, granularity: $0.weightGranularity) },
+                 before: s.before, after: s.after, convergence: s.convergence, solveCertificate: s.solveCertificate)
+        }
+    }
+}
