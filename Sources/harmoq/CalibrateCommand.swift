@@ -24,7 +24,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Model weights (.safetensors or .pth): DAT-light or SwinIR-light.")
     var model: String
 
-    @Option(help: "harmoq (corrected variant) | harmoq-literal (formulas as printed) | minmax | percentile | dobi | mse | 2dquant-scheme (per-tensor affine MinMax).")
+    @Option(help: "harmoq (corrected variant) | harmoq-literal (formulas as printed) | minmax | percentile | dobi | mse | 2dquant-scheme (per-tensor affine MinMax) | 2dquant (official 2DQuant: DOBI + DQC output-level training of all bounds, docs/2dquant.md).")
     var method: String = "harmoq"
 
     @Option(help: "Bit widths as wNaM, e.g. w4a4, w3a3, w2a2, w8a8; 32 leaves a side in float (w4a32 = weights only; baselines only).")
@@ -84,6 +84,18 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Calibrate only the first N sites in execution order (the rest stay float; for quick tests).")
     var siteLimit: Int?
 
+    @Option(help: "2dquant: LR patches 64×64 of the DOBI batch (official 32; DOBI searches every value of every activation).")
+    var dobiPatches: Int = 4
+
+    @Option(help: "2dquant: DQC iterations (official 4000).")
+    var dqcIterations: Int = 50
+
+    @Option(help: "2dquant: DQC batch size (official 16).")
+    var batch: Int = 2
+
+    @Option(help: "2dquant: DQC Adam learning rate (official 1e-2).")
+    var lr: Double = 1e-2
+
     @Option(help: "Output QPARAMS path (safetensors; the sidecar is written to <path>.json).")
     var out: String
 
@@ -97,6 +109,7 @@ struct Calibrate: ParsableCommand {
     var checkpointEvery: Int = 1
 
     func run() throws {
+        if method == "2dquant" { return try runTwoDQuant() }
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         let m = try CalibrationCLI.method(name: method, percentile: percentile, oneDirection: oneDirection, ablate: ablate,
                                           projection: projection, projectionAxis: projectionAxis, srcRegressor: srcRegressor,
@@ -126,6 +139,29 @@ struct Calibrate: ParsableCommand {
         if let report {
             let obj: [String: Any] = ["qparams": out, "method": m.name, "bits": bits, "seconds": outcome.seconds,
                                       "peakMemoryMiB": outcome.peakMemoryMiB ?? NSNull(), "patches": patches, "sites": outcome.qparams.sites.count]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: report))
+        }
+    }
+}
+
+extension Calibrate {
+    /// `--method 2dquant`: DOBI + DQC (`DQCTrainer`), same bits for weights and activations.
+    func runTwoDQuant() throws {
+        let (wb, ab) = try CalibrationCLI.parseBits(bits)
+        guard wb == ab, wb <= 16 else { throw CLIError("--method 2dquant quantizes weights and activations with the same bits (w4a4, w3a3, w2a2), got \(bits)") }
+        var o = DQCTrainer.Options()
+        o.bits = wb; o.dobiPatches = dobiPatches; o.iterations = dqcIterations; o.batch = batch; o.lr = lr; o.seed = seed
+        let srcs = sources.map { $0.split(separator: ",").map(String.init) } ?? [shared + "/data/DIV2K-calib", shared + "/data/train/T91"]
+        let outcome: DQCTrainer.Outcome
+        do {
+            outcome = try DQCTrainer.run(modelPath: model, sources: srcs, options: o, toolVersion: HarmoqVersion.string) { CalibrationCLI.stderr($0) }
+        } catch let e as QuantError { throw CLIError(e.description) }
+        try outcome.qparams.write(to: out)
+        CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s", out, outcome.qparams.sites.count, outcome.seconds))
+        if let report {
+            let obj: [String: Any] = ["qparams": out, "method": "2dquant", "bits": bits, "seconds": outcome.seconds,
+                                      "dobiPatches": dobiPatches, "dqcIterations": dqcIterations, "batch": batch, "losses": outcome.losses]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: report))
         }
@@ -210,7 +246,7 @@ enum CalibrationCLI {
             do { try c.validate() } catch let e as QuantError { throw CLIError(e.description) }
             return .harmoq(c)
         default:
-            throw CLIError("--method must be harmoq, harmoq-literal, minmax, percentile, dobi, mse or 2dquant-scheme, got '\(name)'")
+            throw CLIError("--method must be harmoq, harmoq-literal, minmax, percentile, dobi, mse, 2dquant-scheme or 2dquant, got '\(name)'")
         }
     }
 }

@@ -194,3 +194,57 @@ struct TwoDQuantGradientTests {
         // samples bit-exactly here (see the log line).
     }
 }
+
+/// The DQC trainer's step on the reference batch: W2 from the official DOBI bounds, the official batch, no augmentation,
+/// one iteration. l_total within 1e-5 relative of the official `loss.l_total`, and every bound after the step within
+/// 1e-4·lr of `after_adam_*` (W2: no rounding flip in this forward, see TwoDQuantReferenceTests).
+@Suite(.serialized, .enabled(if: TwoDQuantRef.available, "../shared 2DQuant reference or stress model not present"))
+struct DQCTrainerTests {
+    @Test func oneStepOnTheReferenceBatch() throws {
+        let ref = try SafeTensors.read(path: SharedData.path(TwoDQuantRef.file(2)))
+        let weights = try ModelLoader.readStateDict(path: SharedData.path(TwoDQuantRef.model))
+        let engine = try TwoDQuantRef.loadModel()
+        let layout = try TwoDQuantLayout.quantizers(of: engine)
+        let set = try TwoDQuantSiteSet(layout: layout, bounds: try TwoDQuantRef.bounds(ref, layout), bits: 2)
+        var o = DQCTrainer.Options()
+        o.bits = 2; o.iterations = 1; o.augment = false
+        let inputs = try TwoDQuantRef.inputs(ref)
+        let (losses, _) = try DQCTrainer.train(engine: engine, weights: weights, set: set, options: o) { _ in inputs }
+        let want = Double(try TwoDQuantRef.scalar(ref, "loss.l_total"))
+        #expect(losses.count == 1 && abs(losses[0] - want) <= 1e-5 * want, "l_total \(losses) vs \(want)")
+        var after: [Float] = []
+        for q in layout { after += [try TwoDQuantRef.scalar(ref, q.name + ".after_adam_lower"), try TwoDQuantRef.scalar(ref, q.name + ".after_adam_upper")] }
+        let worst = zip(set.flatBounds, after).map { abs(Double($0) - Double($1)) }.max()!
+        TwoDQuantRef.log("DQC trainer W2 one step: l_total \(losses[0]) (official \(want)); worst bound vs after_adam \(worst)")
+        #expect(worst <= 1e-4 * o.lr)
+    }
+
+    /// DAT-light: DOBI on one 16×16 LR crop, then two DQC iterations (pixel term): finite losses, every bound moved by at
+    /// most lr·(1 + 1e-3) per step (Adam's first steps), the QPARAMS plan built from the result applies to the model.
+    @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors") && SharedData.exists("data/DIV2K-calib"),
+                   "../shared DAT-light weights or DIV2K-calib not present"))
+    func datLightSmoke() throws {
+        let weights = try ModelLoader.readStateDict(path: SharedData.path("models/dat-light-x2.safetensors"))
+        let engine = try ModelLoader.build(weights: weights, options: .init(splitQKV: true))
+        let layout = try TwoDQuantLayout.quantizers(of: engine)
+        let patch = try CalibrationPatches.draw(count: 1, scale: 2, seed: 3, sources: CalibrationPatches.defaultSources(sharedRoot: SharedData.root.path)).lr[0]
+        var crop = [Float](repeating: 0, count: 3 * 16 * 16)
+        for c in 0..<3 { for y in 0..<16 { for x in 0..<16 { crop[(c * 16 + y) * 16 + x] = patch.data[(c * 64 + y) * 64 + x] } } }
+        let input = Tensor(shape: [1, 3, 16, 16], data: crop)
+        let dobi = try TwoDQuantDOBI.calibrate(model: engine, inputs: [input], bits: 4)
+        let set = try TwoDQuantSiteSet(layout: layout, bounds: dobi.mapValues { ($0.lower, $0.upper) }, bits: 4)
+        let start = set.flatBounds
+        var o = DQCTrainer.Options()
+        o.iterations = 2; o.augment = false
+        let (losses, notes) = try DQCTrainer.train(engine: engine, weights: weights, set: set, options: o) { _ in [input] }
+        TwoDQuantRef.log("DAT-light DQC smoke: \(layout.count) quantizers, losses \(losses), notes \(notes)")
+        #expect(losses.count == 2 && losses.allSatisfy { $0.isFinite && $0 > 0 })
+        let moved = zip(set.flatBounds, start).map { abs(Double($0) - Double($1)) }
+        #expect(moved.max()! <= 2 * o.lr * (1 + 1e-3) && moved.max()! > 0)
+        let plan = try TwoDQuantLayout.qparams(bounds: set.bounds, model: engine, modelName: "dat", bits: 4, method: "2dquant",
+                                               patchCount: 1, patchSources: [], notes: notes)
+        try QuantizedModel.apply(plan, to: engine, codeDomain: false)
+        #expect(try engine.forward(input).data.allSatisfy(\.isFinite))
+        QuantizedModel.remove(from: engine)
+    }
+}

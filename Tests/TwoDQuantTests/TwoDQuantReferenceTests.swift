@@ -107,6 +107,12 @@ struct TwoDQuantReferenceTests {
                 let s = try TwoDQuantDOBI.search(w, bits: bits)
                 let e = try Observer.dobi(w, bits: bits, scheme: .affine)
                 #expect(s.lower == e.0 && s.upper == e.1, "\(q.name) W\(bits)")
+                // The fast error sum equals the engine's Observer.quantError bit for bit on every candidate.
+                let delta = (s.max - s.min) / 200
+                for i in stride(from: 0, to: 100, by: 7) {
+                    let lb = s.min + delta * Float(i), ub = s.max - delta * Float(i)
+                    #expect(s.errors[i] == Observer.quantError(w, lower: lb, upper: ub, bits: bits, scheme: .affine).squareRoot())
+                }
             }
         }
     }

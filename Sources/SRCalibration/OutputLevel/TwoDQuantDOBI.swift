@@ -38,13 +38,25 @@ public enum TwoDQuantDOBI {
             let ep = e.baseAddress!
             Parallel.forEach(candidates) { i in
                 let lb = mn + delta * Float(i), ub = mx - delta * Float(i)
-                ep[i] = Observer.quantError(x, lower: lb, upper: ub, bits: bits, scheme: .affine).squareRoot()
+                ep[i] = quantError(x, lower: lb, upper: ub, bits: bits).squareRoot()
             }
         }
         var best = 0
         for i in 1..<candidates where errors[i] < errors[best] { best = i }
         return Search(index: best, lower: mn + delta * Float(best), upper: mx - delta * Float(best), errors: errors,
                       min: mn, max: mx, count: x.count)
+    }
+
+    /// ‖x − Q(x)‖² exactly as `Observer.quantError` (same per-element values — `QuantKernel.fakeQuant` is bit-identical
+    /// to `Quantizer.fakeQuant` — summed in Float64 in the same order), without the per-element dispatch.
+    static func quantError(_ x: [Float], lower: Float, upper: Float, bits: Int) -> Double {
+        guard let q = try? Quantizer(bits: bits, lower: lower, upper: upper, scheme: .affine) else { return .infinity }
+        let k = QuantKernel(q)
+        var e = 0.0
+        x.withUnsafeBufferPointer { xp in
+            for v in xp { let d = Double(k.fakeQuant(v) - v); e += d * d }
+        }
+        return e
     }
 
     /// Captures selected sites' inputs over several forwards (concatenated in input order).
