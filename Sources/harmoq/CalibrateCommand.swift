@@ -152,7 +152,7 @@ extension Calibrate {
         guard wb == ab, wb <= 16 else { throw CLIError("--method 2dquant quantizes weights and activations with the same bits (w4a4, w3a3, w2a2), got \(bits)") }
         var o = DQCTrainer.Options()
         o.bits = wb; o.dobiPatches = dobiPatches; o.iterations = dqcIterations; o.batch = batch; o.lr = lr; o.seed = seed
-        let srcs = sources.map { $0.split(separator: ",").map(String.init) } ?? [shared + "/data/DIV2K-calib", shared + "/data/train/T91"]
+        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "calibrate")
         let outcome: DQCTrainer.Outcome
         do {
             outcome = try DQCTrainer.run(modelPath: model, sources: srcs, options: o, toolVersion: HarmoqVersion.string) { CalibrationCLI.stderr($0) }

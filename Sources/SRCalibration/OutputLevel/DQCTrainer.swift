@@ -86,10 +86,12 @@ public enum DQCTrainer {
             }
         }
         notes += trainNotes
-        let qp = try TwoDQuantLayout.qparams(bounds: set.bounds, model: engine, modelName: (modelPath as NSString).lastPathComponent,
+        var qp = try TwoDQuantLayout.qparams(bounds: set.bounds, model: engine, modelName: (modelPath as NSString).lastPathComponent,
                                              bits: o.bits, method: "2dquant", patchCount: o.dobiPatches,
                                              patchSources: calib.origins.map { "\(($0.source as NSString).lastPathComponent)@\($0.x),\($0.y)" },
                                              notes: notes)
+        qp.modelFingerprint = ModelFingerprint.of(weights)
+        qp.toolVersion = toolVersion
         return Outcome(qparams: qp, losses: losses, seconds: Date().timeIntervalSince(t0))
     }
 
