@@ -33,7 +33,7 @@ struct Eval: ParsableCommand {
     @OptionGroup var binding: ModelBindingOptions
 
     func run() throws {
-        let net: any SRModel, identity: ModelIdentity
+        var net: any SRModel, identity: ModelIdentity
         do { (net, identity) = try ModelIdentity.load(path: model) } catch { throw CLIError("harmoq eval: \(error)") }
         guard net.scale == scale else {
             throw CLIError("harmoq eval: --scale \(scale) does not match the model's scale \(net.scale) (\(model))")
@@ -41,6 +41,10 @@ struct Eval: ParsableCommand {
         if let quant {
             do {
                 let q = try binding.read(quant, for: identity, command: "eval")
+                // 2DQuant plans quantize q, k and v separately (qkv_separation): build the model with split qkv sites.
+                if q.sites.contains(where: { $0.name.hasSuffix(".attn.qkv.q") }) {
+                    (net, identity) = try ModelIdentity.load(path: model, options: .init(splitQKV: true))
+                }
                 try QuantizedModel.apply(q, to: net)
                 FileHandle.standardError.write(Data("harmoq eval: \(q.method) W\(q.weightBits)A\(q.activationBits), \(q.sites.count) sites from \(quant)\n".utf8))
             } catch { throw CLIError("harmoq eval: --quant \(quant): \(error)") }
