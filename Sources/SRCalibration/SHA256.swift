@@ -28,8 +28,9 @@ public struct SHA256 {
                 i += 64
                 continue
             }
-            block.append(bytes[i])
-            i += 1
+            let n = min(64 - block.count, bytes.count - i)  // top up the partial block
+            block.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)]))
+            i += n
             if block.count == 64 { let full = block; full.withUnsafeBytes { compress($0) }; block.removeAll(keepingCapacity: true) }
         }
     }
