@@ -6,7 +6,7 @@ struct Harmoq: ParsableCommand {
         commandName: "harmoq",
         abstract: "Verify HarmoQ's claims, run SR transformers, and calibrate them with HarmoQ and its baselines.",
         version: HarmoqVersion.string,
-        subcommands: [Verify.self, Infer.self, Eval.self, Inspect.self, Calibrate.self, Tables.self, GoldenCommand.self, Bench.self, ExportOnnx.self, Audit.self]
+        subcommands: [Verify.self, Infer.self, Eval.self, Inspect.self, Calibrate.self, Refine.self, Tables.self, GoldenCommand.self, Bench.self, ExportOnnx.self, Audit.self]
     )
 }
 

@@ -1,0 +1,205 @@
+import Foundation
+import HarmoQ
+import SREngine
+import SRIO
+
+/// Settings of block-wise reconstruction (`--refine block`).
+public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
+    /// Adam iterations per transformer block.
+    public var iterations: Int = 160
+    /// Patches per iteration (the iteration's loss is their mean).
+    public var batch: Int = 4
+    /// Adam learning rate on bounds measured in units of each quantizer's initial range (upper − lower).
+    public var learningRate: Double = 2e-3
+    /// Cosine decay to this fraction of `learningRate` at the last iteration.
+    public var finalLearningRateFraction: Double = 0.05
+    public var learnActivationBounds = true
+    public var learnWeightBounds = true
+    /// Evaluate the loss on all patches every this many iterations (and after the last) and keep the best bounds seen;
+    /// 0 = a third of `iterations`.
+    public var checkEvery: Int = 0
+    /// The quantizers' backward: 2DQuant/LSQ-style STE (default) or the exact a.e. derivative.
+    public var gradient: FakeQuantGradient = .ste
+    public init() {}
+}
+
+/// Per-block outcome of a reconstruction.
+public struct BlockReconstructionStep: Sendable, Codable, Equatable {
+    public var block: Int
+    /// Mean squared error of the block output against the FP block output on all patches, before and after.
+    public var lossBefore: Double
+    public var lossAfter: Double
+    /// False when no checkpoint lowered the loss on all patches and the block kept its start bounds.
+    public var kept: Bool
+    /// The iteration whose bounds were kept (0 = the start bounds).
+    public var bestIteration: Int = 0
+    /// The per-iteration batch losses.
+    public var trace: [Double]
+    public var seconds: Double
+}
+
+/// Block-wise reconstruction of a quantized DAT-light (BRECQ-style, bounds only): for each transformer block in
+/// order, learn the clipping bounds of its quantizers so that the quantized block, fed the output of the already
+/// refined quantized blocks before it, reproduces the FP block's output on the FP model's input (MSE), with Adam
+/// on the bounds and gradients from the hand-written backward (`DATLightBackward`).
+///
+/// The result is the same QPARAMS plan with new bounds: everything that reads a plan (eval, integer execution,
+/// export, audit) runs the refined model unchanged.
+public enum BlockReconstruction {
+    public struct Outcome: Sendable {
+        public var qparams: QParams
+        public var steps: [BlockReconstructionStep]
+        public var seconds: Double
+    }
+
+    public static func refine(plan: QParams, weights: [String: Tensor], patches: [Tensor],
+                              options o: BlockReconstructionOptions = .init(),
+                              log: ((String) -> Void)? = nil) throws -> Outcome {
+        let t0 = Date()
+        guard plan.architecture == Architecture.datLight.rawValue else {
+            throw QuantError("--refine block: implemented for DAT-light only so far, the plan is for \(plan.architecture)")
+        }
+        guard !patches.isEmpty else { throw QuantError("--refine block: no calibration patches") }
+        guard o.iterations >= 1, o.batch >= 1, o.learningRate > 0, o.learningRate.isFinite else {
+            throw QuantError("--refine block: iterations and batch must be ≥ 1 and the learning rate positive")
+        }
+        let teacher = try DATLightBackward(weights: weights, scale: plan.scale)
+        let pq = try PlanQuantizers(plan: plan, weights: weights, gradient: o.gradient)
+        let student = try DATLightBackward(weights: pq.weights, scale: plan.scale, quantizers: pq.siteQuantizers)
+        let grads = student.makeGradients()
+
+        // Input of block 0 (conv_first + before_RG: no quantized site) from the engine's stage sink.
+        let engine = try DATLight(weights: weights, scale: plan.scale)
+        var xf: [[Float]] = [], dims: [(Int, Int)] = []
+        for p in patches {
+            var t0s: [Float] = []
+            _ = try engine.forward(p, stages: { name, t in if name == "before_RG" { t0s = t.data } })
+            xf.append(t0s)
+            dims.append((p.shape[2], p.shape[3]))
+        }
+        var xq = xf
+
+        var steps: [BlockReconstructionStep] = []
+        let blockCount = student.blocks.count
+        for (bi, block) in student.blocks.enumerated() {
+            let tb = Date()
+            let prefix = block.prefix + "."
+            let learn = pq.all.filter {
+                $0.site.hasPrefix(prefix) && ($0.isWeight ? o.learnWeightBounds : o.learnActivationBounds)
+            }
+            // FP targets.
+            let yf = xf.indices.map { teacher.blocks[bi].forward(xf[$0], height: dims[$0].0, width: dims[$0].1).output }
+            func loss(_ p: Int) -> (Double, DATBlockBackward.Cache) {
+                let c = block.forward(xq[p], height: dims[p].0, width: dims[p].1, quantizers: student.quantizers)
+                var s = 0.0
+                for (a, b) in zip(c.output, yf[p]) { let d = Double(a - b); s += d * d }
+                return (s / Double(yf[p].count), c)
+            }
+            /// Loss on all patches and the block outputs (the next block's quantized inputs), from the same forwards.
+            func evaluate() -> (Double, [[Float]]) {
+                var l = 0.0, outs: [[Float]] = []
+                for p in xq.indices { let (lp, c) = loss(p); l += lp / Double(xq.count); outs.append(c.output) }
+                return (l, outs)
+            }
+            let (before, startOutputs) = evaluate()
+            let start = learn.map { ($0.lower, $0.upper) }
+            var best = (loss: before, bounds: start, outputs: startOutputs, iteration: 0)
+            let checkEvery = o.checkEvery > 0 ? o.checkEvery : max(1, o.iterations / 3)
+            var trace: [Double] = []
+            if !learn.isEmpty {
+                // θ = bound / r0 per channel, so one learning rate fits every quantizer.
+                let ranges = learn.map { q in zip(q.lower, q.upper).map { Double($1 - $0) } }
+                var theta: [Double] = []
+                for (q, r) in zip(learn, ranges) {
+                    for c in r.indices { theta.append(Double(q.lower[c]) / r[c]) }
+                    for c in r.indices { theta.append(Double(q.upper[c]) / r[c]) }
+                }
+                var cfg = HarmoQConfig()
+                cfg.iterations = o.iterations; cfg.warmupIterations = 0
+                cfg.learningRate = o.learningRate; cfg.finalLearningRate = o.learningRate * o.finalLearningRateFraction
+                cfg.adamBeta1 = 0.9; cfg.adamBeta2 = 0.999; cfg.adamEpsilon = 1e-8
+                cfg.weightDecay = 0; cfg.gradientClipNorm = 0
+                var adam = BoundOptimizer(count: theta.count, config: cfg)
+                for it in 0..<o.iterations {
+                    for q in learn { q.resetGradient() }
+                    grads.zero()
+                    var batchLoss = 0.0
+                    for j in 0..<o.batch {
+                        let p = (it * o.batch + j) % xq.count
+                        let (l, c) = loss(p)
+                        guard l.isFinite else {
+                            throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it), patch \(p)")
+                        }
+                        batchLoss += l / Double(o.batch)
+                        let scale = Float(2 / (Double(yf[p].count) * Double(o.batch)))
+                        var d = c.output
+                        for i in d.indices { d[i] = (d[i] - yf[p][i]) * scale }
+                        _ = block.backward(c, gradOutput: d, quantizers: student.quantizers, grads: grads)
+                    }
+                    trace.append(batchLoss)
+                    var g: [Double] = []
+                    g.reserveCapacity(theta.count)
+                    for (q, r) in zip(learn, ranges) {
+                        for c in r.indices { g.append(q.gradient.lower[c] * r[c]) }
+                        for c in r.indices { g.append(q.gradient.upper[c] * r[c]) }
+                    }
+                    if let bad = g.firstIndex(where: { !$0.isFinite }) {
+                        throw QuantError("--refine block: non-finite bound gradient at block \(bi), iteration \(it) (parameter \(bad))")
+                    }
+                    adam.update(&theta, grad: g, lr: BoundOptimizer.learningRate(at: it, config: cfg))
+                    var k = 0
+                    for (q, r) in zip(learn, ranges) {
+                        let n = r.count
+                        var lo = [Float](repeating: 0, count: n), up = lo
+                        for c in 0..<n {
+                            lo[c] = Float(theta[k + c] * r[c])
+                            up[c] = Float(theta[k + n + c] * r[c])
+                            let gap = Float(1e-3 * r[c])
+                            if !(up[c] - lo[c] >= gap) {   // keep a valid quantizer (also catches NaN)
+                                let mid = (lo[c] + up[c]) / 2
+                                lo[c] = mid - gap / 2; up[c] = mid + gap / 2
+                                theta[k + c] = Double(lo[c]) / r[c]; theta[k + n + c] = Double(up[c]) / r[c]
+                            }
+                        }
+                        try q.setBounds(lower: lo, upper: up)
+                        k += 2 * n
+                    }
+                    if (it + 1) % checkEvery == 0 || it + 1 == o.iterations {
+                        let (l, outs) = evaluate()
+                        guard l.isFinite else { throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it + 1)") }
+                        if l < best.loss { best = (l, learn.map { ($0.lower, $0.upper) }, outs, it + 1) }
+                    }
+                }
+            }
+            for (q, b) in zip(learn, best.bounds) { try q.setBounds(lower: b.0, upper: b.1) }
+            let after = best.loss, kept = best.iteration > 0
+            xq = best.outputs
+            xf = yf
+            let secs = Date().timeIntervalSince(tb)
+            steps.append(BlockReconstructionStep(block: bi, lossBefore: before, lossAfter: after, kept: kept, bestIteration: best.iteration,
+                                                trace: trace, seconds: secs))
+            let elapsed = Date().timeIntervalSince(t0)
+            let eta = elapsed / Double(bi + 1) * Double(blockCount - bi - 1)
+            log?(String(format: "refine block %2d/%d: MSE %.4e → %.4e (%.1f%%, %@), %d quantizers, %.1f s, ETA %.0f s",
+                        bi + 1, blockCount, before, after, before > 0 ? 100 * (after - before) / before : 0,
+                        kept ? "bounds of iteration \(best.iteration)" : "start bounds kept", learn.count, secs, eta))
+        }
+
+        var out = plan
+        for i in out.sites.indices {
+            let name = out.sites[i].name
+            if let q = pq.activation[name] {
+                out.sites[i].activationLower = q.lower[0]; out.sites[i].activationUpper = q.upper[0]
+                out.sites[i].layer?.activationLower = q.lower[0]; out.sites[i].layer?.activationUpper = q.upper[0]
+            }
+            if let q = pq.weight[name] {
+                out.sites[i].layer?.weightLower = q.lower; out.sites[i].layer?.weightUpper = q.upper
+            }
+        }
+        let improved = steps.filter(\.kept).count
+        out.notes.append("refined: block reconstruction (bounds; \(o.iterations) Adam iterations per block, batch \(o.batch), " +
+                         "lr \(o.learningRate) of each range, \(o.gradient.rawValue) gradient) on \(patches.count) patches; " +
+                         "\(improved)/\(blockCount) blocks improved")
+        return Outcome(qparams: out, steps: steps, seconds: Date().timeIntervalSince(t0))
+    }
+}

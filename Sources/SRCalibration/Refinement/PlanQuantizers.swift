@@ -1,0 +1,67 @@
+import HarmoQ
+import SREngine
+import SRIO
+
+/// The differentiable form of a QPARAMS plan: the weights the plan runs (each quantized Linear's corrected weight
+/// written into the state dict) and one `LearnableSiteQuantizer` per quantized activation and weight, initialised at
+/// the plan's bounds. `QuantizedModel.apply` of the plan and the backward-capable forward with these quantizers
+/// compute the same fake quantization.
+struct PlanQuantizers {
+    /// The state dict with every plan weight in place (qkv split sites write their 60-row slice of `qkv.weight`).
+    let weights: [String: Tensor]
+    let activation: [String: LearnableSiteQuantizer]
+    let weight: [String: LearnableSiteQuantizer]
+
+    var siteQuantizers: SiteQuantizers {
+        SiteQuantizers(activation: activation.mapValues { $0 as DifferentiableSiteQuantizer },
+                       weight: weight.mapValues { $0 as DifferentiableSiteQuantizer })
+    }
+
+    /// Every learnable quantizer, sorted by (site, weight last) so the optimiser's parameter order is fixed.
+    var all: [LearnableSiteQuantizer] {
+        (Array(activation.values) + Array(weight.values)).sorted { ($0.site, $0.isWeight ? 1 : 0) < ($1.site, $1.isWeight ? 1 : 0) }
+    }
+
+    init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient) throws {
+        var w = original
+        var act: [String: LearnableSiteQuantizer] = [:], wq: [String: LearnableSiteQuantizer] = [:]
+        for s in plan.sites {
+            if s.activationQuantized {
+                act[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: false,
+                                                     quantizer: FakeQuantizer(try s.activationQuantizer(), gradient: gradient),
+                                                     inputScale: s.layer?.inputScale)
+            }
+            guard let l = s.layer else { continue }
+            try Self.place(l.weight, rows: l.outputs, cols: l.inputs, site: s.name, into: &w)
+            if s.weightQuantized {
+                wq[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: true,
+                                                    quantizer: try FakeQuantizer(perChannel: l.weightQuantizers(), inner: l.inputs,
+                                                                                 gradient: gradient),
+                                                    inputScale: nil)
+            }
+        }
+        weights = w
+        activation = act
+        weight = wq
+    }
+
+    /// Writes a site's m×d weight into the state dict: `<site>.weight`, or rows t·m ..< (t+1)·m of
+    /// `….attn.qkv.weight` for the split sites `….attn.qkv.{q,k,v}`.
+    static func place(_ data: [Float], rows m: Int, cols d: Int, site: String, into w: inout [String: Tensor]) throws {
+        if let key = w["\(site).weight"].map({ _ in "\(site).weight" }) {
+            guard w[key]!.shape == [m, d] else { throw QuantError("plan site '\(site)' is \(m)×\(d), the model's weight is \(w[key]!.shape)") }
+            w[key] = Tensor(shape: [m, d], data: data)
+            return
+        }
+        let parts = ["q", "k", "v"]
+        guard let dot = site.lastIndex(of: "."), let t = parts.firstIndex(of: String(site[site.index(after: dot)...])) else {
+            throw QuantError("plan site '\(site)' has no weight in the model")
+        }
+        let key = "\(site[..<dot]).weight"
+        guard var full = w[key], full.shape == [3 * m, d] else {
+            throw QuantError("plan site '\(site)': no \(3 * m)×\(d) weight '\(key)' in the model")
+        }
+        for i in 0..<(m * d) { full.data[t * m * d + i] = data[i] }
+        w[key] = full
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import SRCalibration
+import SREngine
+import SRIO
+
+/// `harmoq refine`: output-level refinement of an existing QPARAMS plan (any method) → a new QPARAMS.
+struct Refine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refine",
+        abstract: "Refine a QPARAMS plan at the output level (block reconstruction of the clipping bounds) and write a new QPARAMS.",
+        discussion: """
+        --mode block: for each transformer block in order, Adam learns the clipping bounds of the block's quantizers \
+        (activations per tensor, weights per output channel) so that the quantized block, fed the output of the \
+        already-refined quantized blocks, reproduces the FP block's output (MSE) on calibration patches; gradients come \
+        from the hand-written backward pass (docs/refinement.md). A block whose learned bounds do not lower its loss on \
+        all patches keeps its start bounds. Progress with loss and ETA goes to stderr. DAT-light only so far. Example:
+          harmoq calibrate --model ../shared/models/dat-light-x2.safetensors --method harmoq --bits w4a4 --out x2.qparams
+          harmoq refine --model ../shared/models/dat-light-x2.safetensors --quant x2.qparams --out x2-block.qparams
+        """)
+
+    @Option(help: "Model weights (.safetensors or .pth) the plan was calibrated on.")
+    var model: String
+
+    @Option(help: "The QPARAMS plan to refine (written by `harmoq calibrate`).")
+    var quant: String
+
+    @Option(help: "Output QPARAMS path (the sidecar is written to <path>.json).")
+    var out: String
+
+    @Option(help: "Refinement: block (block-wise reconstruction of the bounds).")
+    var mode: String = "block"
+
+    @Option(help: "Adam iterations per transformer block.")
+    var iterations: Int = BlockReconstructionOptions().iterations
+
+    @Option(help: "Patches per Adam iteration.")
+    var batch: Int = BlockReconstructionOptions().batch
+
+    @Option(help: "Adam learning rate, in units of each quantizer's initial range (upper − lower); cosine decay to 5% of it.")
+    var lr: Double = BlockReconstructionOptions().learningRate
+
+    @Option(help: "Bound gradient: ste (2DQuant/LSQ-style) | exact (a.e. derivative of the real quantizer).")
+    var gradient: String = "ste"
+
+    @Option(help: "What to learn: all | activations | weights (bounds).")
+    var learn: String = "all"
+
+    @Option(help: "Number of 64×64 LR calibration patches.")
+    var patches: Int = 16
+
+    @Option(help: "Seed of the patch drawing.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Folder of ../shared (developers' data: the default calibration sources DIV2K-calib and T91).")
+    var shared: String = "../shared"
+
+    @Option(help: "Comma-separated folders of calibration images (never a test set). Default: as `harmoq calibrate`.")
+    var sources: String?
+
+    func run() throws {
+        guard mode == "block" else { throw CLIError("--mode must be block (model-level distillation is not built yet), got '\(mode)'") }
+        guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
+        var o = BlockReconstructionOptions()
+        o.iterations = iterations; o.batch = batch; o.learningRate = lr
+        guard let g = FakeQuantGradient(rawValue: gradient) else { throw CLIError("--gradient must be ste or exact, got '\(gradient)'") }
+        o.gradient = g
+        switch learn {
+        case "all": break
+        case "activations": o.learnWeightBounds = false
+        case "weights": o.learnActivationBounds = false
+        default: throw CLIError("--learn must be all, activations or weights, got '\(learn)'")
+        }
+        let weights: [String: Tensor], plan: QParams
+        do {
+            weights = try ModelLoader.readStateDict(path: model)
+            plan = try QParams.read(path: quant)
+        } catch { throw CLIError("harmoq refine: \(error)") }
+        let srcs = sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationPatches.defaultSources(sharedRoot: shared)
+        let outcome: BlockReconstruction.Outcome
+        do {
+            let p = try CalibrationPatches.draw(count: patches, scale: plan.scale, seed: seed, sources: srcs)
+            CalibrationCLI.stderr("harmoq refine: \(plan.method) W\(plan.weightBits)A\(plan.activationBits) from \(quant); block reconstruction, "
+                                  + "\(iterations) iterations × batch \(batch) per block on \(patches) LR patches 64×64 (seed \(seed))")
+            outcome = try BlockReconstruction.refine(plan: plan, weights: weights, patches: p.lr, options: o) { CalibrationCLI.stderr($0) }
+            try outcome.qparams.write(to: out)
+        } catch let e as CLIError { throw e } catch { throw CLIError("harmoq refine: \(error)") }
+        CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %.1f s", out, outcome.seconds))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import HarmoQ
+@testable import SRCalibration
+import SREngine
+import SRIO
+import Testing
+
+/// Block reconstruction (`harmoq refine --mode block`) on the CI-sized plan: block 0's 12 sites of DAT-light ×2.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: datX2) && FileManager.default.fileExists(atPath: sharedRoot + "/data/DIV2K-calib"),
+                "../shared (DAT-light ×2 weights, DIV2K-calib) not present"))
+struct BlockReconstructionTests {
+    /// The differentiable form of a plan computes what `QuantizedModel` applies (float fake-quant path): the same
+    /// corrected weights, HSO scales, weight and activation quantizers at every site.
+    @Test func planQuantizersReproduceQuantizedModel() throws {
+        let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+        let pq = try PlanQuantizers(plan: qp, weights: weights, gradient: .ste)
+        #expect(pq.activation.count == 12 && pq.weight.count == 4)
+        let tape = try DATLightBackward(weights: pq.weights, scale: 2, quantizers: pq.siteQuantizers).forward(patches.lr[0])
+        let engine = try ModelLoader.build(weights: weights)
+        try QuantizedModel.apply(qp, to: engine, codeDomain: false)
+        let y = try engine.forward(patches.lr[0])
+        let fp = try ModelLoader.build(weights: weights).forward(patches.lr[0])
+        let maxAbs = zip(tape.output.data, y.data).map { abs($0 - $1) }.max()!
+        let quantEffect = zip(fp.data, y.data).map { abs($0 - $1) }.max()!
+        // Same fake quantization, same kernels: float noise at most (threshold 1e-5 absolute on outputs of order 1;
+        // the quantization itself moves them by > 1e-3). 64×64 patch, seed 0.
+        #expect(maxAbs <= 1e-5, "max |Δ| \(maxAbs) vs quantization effect \(quantEffect)")
+        #expect(quantEffect > 1e-3)
+    }
+
+    /// A short refinement lowers block 0's reconstruction loss, writes new bounds into the plan, and the refined plan,
+    /// applied by `QuantizedModel`, brings the whole model's output closer to FP on the calibration patches.
+    @Test func shortRefinementLowersTheOutputLoss() throws {
+        let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+        var o = BlockReconstructionOptions()
+        o.iterations = 6; o.batch = 1; o.learningRate = 1e-2; o.checkEvery = 2
+        let out = try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr, options: o)
+        #expect(out.steps.count == 18)
+        let b0 = out.steps[0]
+        #expect(b0.kept && b0.lossAfter < b0.lossBefore, "block 0: \(b0.lossBefore) → \(b0.lossAfter), trace \(b0.trace)")
+        #expect(b0.trace.count == 6 && b0.trace.allSatisfy(\.isFinite))
+        // Blocks without quantizers have nothing to learn and keep their loss.
+        #expect(out.steps[1...].allSatisfy { $0.trace.isEmpty && $0.lossAfter == $0.lossBefore })
+        let changed = zip(qp.sites, out.qparams.sites).filter { $0.activationLower != $1.activationLower || $0.activationUpper != $1.activationUpper }
+        #expect(changed.count >= 6, "bounds changed at \(changed.count) of 12 sites")
+        func outputMSE(_ plan: QParams) throws -> Double {
+            let m = try ModelLoader.build(weights: weights), f = try ModelLoader.build(weights: weights)
+            try QuantizedModel.apply(plan, to: m)
+            var s = 0.0, n = 0
+            for p in patches.lr {
+                let a = try m.forward(p), b = try f.forward(p)
+                for (x, y) in zip(a.data, b.data) { s += Double(x - y) * Double(x - y) }
+                n += a.count
+            }
+            return s / Double(n)
+        }
+        let before = try outputMSE(qp), after = try outputMSE(out.qparams)
+        #expect(after < before, "model output MSE vs FP: \(before) → \(after)")
+    }
+
+    /// Bad settings are refused before any work.
+    @Test func refusesBadSettings() throws {
+        let (qp, weights, patches) = try ciCalibration(.minMax)
+        var o = BlockReconstructionOptions()
+        o.iterations = 0
+        #expect(throws: QuantError.self) { try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr, options: o) }
+        #expect(throws: QuantError.self) { try BlockReconstruction.refine(plan: qp, weights: weights, patches: [], options: .init()) }
+        var swin = qp
+        swin.architecture = "SwinIR-light"
+        #expect(throws: QuantError.self) { try BlockReconstruction.refine(plan: swin, weights: weights, patches: patches.lr, options: .init()) }
+    }
+}
