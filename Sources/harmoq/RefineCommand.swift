@@ -43,7 +43,7 @@ struct Refine: ParsableCommand {
     @Option(help: "Bound gradient: ste (2DQuant/LSQ-style) | exact (a.e. derivative of the real quantizer).")
     var gradient: String = "ste"
 
-    @Option(help: "What to learn: all | activations | weights (bounds).")
+    @Option(help: "Which bounds to learn: all | linear (Linear-site inputs and weights; attention operands q, k, v, probs fixed) | activations | weights.")
     var learn: String = "all"
 
     @Option(help: "Number of 64×64 LR calibration patches.")
@@ -58,6 +58,8 @@ struct Refine: ParsableCommand {
     @Option(help: "Comma-separated folders of calibration images (never a test set). Default: as `harmoq calibrate`.")
     var sources: String?
 
+    @OptionGroup var binding: ModelBindingOptions
+
     func run() throws {
         guard mode == "block" else { throw CLIError("--mode must be block (model-level distillation is not built yet), got '\(mode)'") }
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
@@ -69,14 +71,17 @@ struct Refine: ParsableCommand {
         case "all": break
         case "activations": o.learnWeightBounds = false
         case "weights": o.learnActivationBounds = false
-        default: throw CLIError("--learn must be all, activations or weights, got '\(learn)'")
+        case "linear": o.learnOperandBounds = false
+        default: throw CLIError("--learn must be all, linear, activations or weights, got '\(learn)'")
         }
-        let weights: [String: Tensor], plan: QParams
+        let identity: ModelIdentity
+        let weights: [String: Tensor]
         do {
+            (_, identity) = try ModelIdentity.load(path: model)
             weights = try ModelLoader.readStateDict(path: model)
-            plan = try QParams.read(path: quant)
         } catch { throw CLIError("harmoq refine: \(error)") }
-        let srcs = sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationPatches.defaultSources(sharedRoot: shared)
+        let plan = try binding.read(quant, for: identity, command: "refine")
+        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "refine")
         let outcome: BlockReconstruction.Outcome
         do {
             let p = try CalibrationPatches.draw(count: patches, scale: plan.scale, seed: seed, sources: srcs)

@@ -6,8 +6,7 @@ import SRIO
 import Testing
 
 /// Block reconstruction (`harmoq refine --mode block`) on the CI-sized plan: block 0's 12 sites of DAT-light ×2.
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: datX2) && FileManager.default.fileExists(atPath: sharedRoot + "/data/DIV2K-calib"),
-                "../shared (DAT-light ×2 weights, DIV2K-calib) not present"))
+@Suite(needsModelAndImages)
 struct BlockReconstructionTests {
     /// The differentiable form of a plan computes what `QuantizedModel` applies (float fake-quant path): the same
     /// corrected weights, HSO scales, weight and activation quantizers at every site.

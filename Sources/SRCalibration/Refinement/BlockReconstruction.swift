@@ -15,6 +15,8 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     public var finalLearningRateFraction: Double = 0.05
     public var learnActivationBounds = true
     public var learnWeightBounds = true
+    /// Also learn the bounds of the attention matmul operands (q, k, v, probs); false = Linear sites only.
+    public var learnOperandBounds = true
     /// Evaluate the loss on all patches every this many iterations (and after the last) and keep the best bounds seen;
     /// 0 = a third of `iterations`.
     public var checkEvery: Int = 0
@@ -86,6 +88,7 @@ public enum BlockReconstruction {
             let prefix = block.prefix + "."
             let learn = pq.all.filter {
                 $0.site.hasPrefix(prefix) && ($0.isWeight ? o.learnWeightBounds : o.learnActivationBounds)
+                    && (o.learnOperandBounds || !pq.operandSites.contains($0.site))
             }
             // FP targets.
             let yf = xf.indices.map { teacher.blocks[bi].forward(xf[$0], height: dims[$0].0, width: dims[$0].1).output }

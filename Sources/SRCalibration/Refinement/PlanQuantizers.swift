@@ -11,6 +11,8 @@ struct PlanQuantizers {
     let weights: [String: Tensor]
     let activation: [String: LearnableSiteQuantizer]
     let weight: [String: LearnableSiteQuantizer]
+    /// The plan's attention matmul-operand sites (q, k, v, probs).
+    let operandSites: Set<String>
 
     var siteQuantizers: SiteQuantizers {
         SiteQuantizers(activation: activation.mapValues { $0 as DifferentiableSiteQuantizer },
@@ -41,6 +43,7 @@ struct PlanQuantizers {
             }
         }
         weights = w
+        operandSites = Set(plan.sites.filter { $0.kind == .matmulOperand }.map(\.name))
         activation = act
         weight = wq
     }
