@@ -43,8 +43,10 @@ public enum AdaptiveBoundaryRefinement {
     /// Rescales by a scalar factor f: W_c → f·W_c, weight bounds → f·bounds, x → x/f, activation bounds → bounds/f.
     static func applyScalarScale(_ q: inout LayerQuantization, _ f: Float) {
         for i in q.weight.indices { q.weight[i] *= f }
-        for i in 0..<q.outputs { q.weightLower[i] *= f; q.weightUpper[i] *= f }
-        q.activationLower /= f; q.activationUpper /= f
+        if ShippedMutant.active != .hsoScalarScaleBoundsNotScaled {
+            for i in 0..<q.outputs { q.weightLower[i] *= f; q.weightUpper[i] *= f }
+            q.activationLower /= f; q.activationUpper /= f
+        }
         q.inputScale = (q.inputScale ?? [Float](repeating: 1, count: q.inputs)).map { $0 * f }
     }
 
@@ -52,11 +54,12 @@ public enum AdaptiveBoundaryRefinement {
         var trace = RefinementTrace()
         let m = q.outputs
         let literal = c.variant == .paperLiteral
+        let mutant = ShippedMutant.active
         ctx.loss.prepare(rawInputs: ctx.rawRows, inputScale: q.inputScale, weight: q.weight)
 
         // Parameter scaling: p = θ / scale.
         func scales(_ q: LayerQuantization) -> [Double] {
-            guard c.boundParameterisation == .relative else { return [Double](repeating: 1, count: 2 + 2 * m) }
+            guard c.boundParameterisation == .relative, mutant != .abrRelativeScaleIgnored else { return [Double](repeating: 1, count: 2 + 2 * m) }
             return theta(q).map { Swift.max(abs($0), 1e-8) }
         }
         var pScale = scales(q)
@@ -152,7 +155,7 @@ public enum AdaptiveBoundaryRefinement {
             let final = try ctx.loss.evaluate(q, mode: c.gradientMode, gradient: false).loss
             if final > acceptedLoss { q = accepted }
         }
-        if c.keepBest && bestLoss.isFinite {
+        if c.keepBest && bestLoss.isFinite && mutant != .abrKeepBestIgnored {
             let final = try ctx.loss.evaluate(q, mode: c.gradientMode, gradient: false).loss
             if final > bestLoss { q = best }
         }

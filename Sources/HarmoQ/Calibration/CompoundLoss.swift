@@ -31,7 +31,11 @@ public struct CompoundLoss {
     /// Sets the HSO divisor s (per input channel) and the current corrected weight; must be called before `evaluate`.
     public mutating func prepare(rawInputs: [Float], inputScale: [Float]?, weight wc: [Float]) {
         if let s = inputScale {
-            for i in 0..<x.count { x[i] = rawInputs[i] / s[i % d] }
+            if _slowPath(ShippedMutant.active == .lossPrepareMultipliesByScale) {
+                for i in 0..<x.count { x[i] = rawInputs[i] * s[i % d] }
+            } else {
+                for i in 0..<x.count { x[i] = rawInputs[i] / s[i % d] }
+            }
         } else { x = rawInputs }
         if kind == .linearised { wcx = DenseKernels.matmulABt(x, wc, n: rows, d: d, m: m) }
     }
@@ -39,9 +43,10 @@ public struct CompoundLoss {
     /// Loss and (optionally) gradient. Gradient layout: [α_x, β_x, α_w0…α_w(m−1), β_w0…β_w(m−1)].
     public func evaluate(_ q: LayerQuantization, mode: GradientMode, gradient: Bool) throws -> (loss: Double, grad: [Double]) {
         let n = rows
+        let mutant = ShippedMutant.active
         let aq = QuantKernel(try q.activationQuantizer())
         let wq = try q.weightQuantizers().map(QuantKernel.init)
-        let exact = mode == .exact
+        let exact = mode == .exact && mutant != .kernelExactIsSTE
         var xh = x
         // Activation fake-quant fused with ∂x̂/∂α, ∂x̂/∂β (kept only when a gradient is wanted).
         var dxa = [Float](), dxb = [Float]()
@@ -65,12 +70,17 @@ public struct CompoundLoss {
             let a = DenseKernels.matmulABt(xh, q.weight, n: n, d: d, m: m)
             let b = DenseKernels.matmulABt(x, wh, n: n, d: d, m: m)
             r = [Float](repeating: 0, count: n * m)
-            for i in 0..<r.count { r[i] = a[i] + b[i] - 2 * wcx[i] }
+            let k: Float = mutant == .lossLinearisedResidualMissingTerm ? 1 : 2
+            for i in 0..<r.count { r[i] = a[i] + b[i] - k * wcx[i] }
         }
         let loss = DenseKernels.meanRowSquaredNorm(r, n: n, m: m)
         guard gradient else { return (loss, []) }
-        let scale = 2.0 / Double(n)
-        let (u, back): ([Float], [Float]) = kind == .deployment ? (xh, wh) : (x, q.weight)
+        var scale = 2.0 / Double(n)
+        if mutant == .lossGradientFactorTwoDropped { scale = 1.0 / Double(n) }
+        if mutant == .lossGradientSignFlipped { scale = -scale }
+        var (u, back): ([Float], [Float]) = kind == .deployment ? (xh, wh) : (x, q.weight)
+        if kind == .deployment && mutant == .lossDeploymentWeightGradientUsesRawInput { u = x }
+        if kind == .deployment && mutant == .lossDeploymentActivationGradientUsesFPWeight { back = q.weight }
         let gW = DenseKernels.matmulAtB(r, u, n: n, m: m, d: d)             // Σ_t r_ti u_tj (m×d, Double)
         let gX = DenseKernels.matmulAB(r, back, n: n, k: m, m: d)           // r·B (n×d)
         var grad = [Double](repeating: 0, count: 2 + 2 * m)
@@ -88,6 +98,7 @@ public struct CompoundLoss {
             var sa = 0.0, sb = 0.0
             for j in 0..<d { let t = i * d + j; sa += gW[t] * Double(dwa[t]); sb += gW[t] * Double(dwb[t]) }
             grad[2 + i] = scale * sa; grad[2 + m + i] = scale * sb
+            if mutant == .lossGradientLayoutLowerUpperSwapped { grad.swapAt(2 + i, 2 + m + i) }
         }
         return (loss, grad)
     }

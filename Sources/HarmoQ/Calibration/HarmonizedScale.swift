@@ -14,13 +14,13 @@
 public enum HarmonizedScale {
     /// Uniform-noise MSE model of the activation quantizer: R_x²/(12(2^B−1)²) at the current (already scaled) bounds.
     public static func activationMSEModel(lower: Float, upper: Float, bits: Int) -> Double {
-        let r = Double(upper - lower), n = Double((1 << bits) - 1)
+        let r = Double(upper - lower), n = Double((1 << bits) - (ShippedMutant.active == .hsoMSEModelLevels ? 0 : 1))
         return r * r / (12 * n * n)
     }
 
     /// Channel-averaged weight MSE model: mean_i (β_i−α_i)² / (12(2^B−1)²).
     public static func weightMSEModel(lower: [Float], upper: [Float], bits: Int) -> Double {
-        let n = Double((1 << bits) - 1)
+        let n = Double((1 << bits) - (ShippedMutant.active == .hsoMSEModelLevels ? 0 : 1))
         var s = 0.0
         for i in lower.indices { let r = Double(upper[i] - lower[i]); s += r * r }
         return s / Double(max(lower.count, 1)) / (12 * n * n)
@@ -29,14 +29,22 @@ public enum HarmonizedScale {
     /// The paper's s* (eq. 6) from the current bounds, clamped to [minScale, maxScale] (paper: [0.1, 10]).
     public static func literalScale(activationLower: Float, activationUpper: Float, weightLower: [Float], weightUpper: [Float],
                                     weightBits: Int, activationBits: Int, minScale: Float = 0.1, maxScale: Float = 10) throws -> Float {
+        let mutant = ShippedMutant.active
         let rx = Double(activationUpper - activationLower)
-        var s2 = 0.0
-        for i in weightLower.indices { let r = Double(weightUpper[i] - weightLower[i]); s2 += r * r }
-        let rw = (s2 / Double(max(weightLower.count, 1))).squareRoot()
+        var s2 = 0.0, s1 = 0.0
+        for i in weightLower.indices { let r = Double(weightUpper[i] - weightLower[i]); s2 += r * r; s1 += r }
+        var rw = (s2 / Double(max(weightLower.count, 1))).squareRoot()
+        if mutant == .hsoWeightRangeMeanNotRMS { rw = s1 / Double(max(weightLower.count, 1)) }
         guard rx > 0, rw > 0, rx.isFinite, rw.isFinite else {
             throw QuantError("HSO: ranges must be positive and finite, got R_x = \(rx), R_w = \(rw)")
         }
-        let s = (rx * Double((1 << weightBits) - 1) / (rw * Double((1 << activationBits) - 1))).squareRoot()
+        let dropOne = mutant == .hsoLevelsInsteadOfSteps ? 0 : 1
+        var nw = Double((1 << weightBits) - dropOne), nx = Double((1 << activationBits) - dropOne)
+        if mutant == .hsoBitsSwapped { swap(&nw, &nx) }
+        var ratio = rx * nw / (rw * nx)
+        if mutant == .hsoScaleInverted { ratio = 1 / ratio }
+        let s = mutant == .hsoSquareRootDropped ? ratio : ratio.squareRoot()
+        if mutant == .hsoClampDropped { return Float(s) }
         return Swift.min(Swift.max(Float(s), minScale), maxScale)
     }
 
@@ -47,10 +55,14 @@ public enum HarmonizedScale {
         var ax = [Float](repeating: 0, count: d), aw = [Float](repeating: 0, count: d)
         for t in 0..<n { for j in 0..<d { ax[j] = Swift.max(ax[j], abs(x[t * d + j])) } }
         for i in 0..<m { for j in 0..<d { aw[j] = Swift.max(aw[j], abs(w[i * d + j])) } }
-        let bitFactor = Float((1 << weightBits) - 1) / Float((1 << activationBits) - 1)
+        let mutant = ShippedMutant.active
+        var bitFactor = Float((1 << weightBits) - 1) / Float((1 << activationBits) - 1)
+        if mutant == .hsoPerChannelBitFactorInverted { bitFactor = 1 / bitFactor }
+        if mutant == .hsoPerChannelExponentSwapped { swap(&ax, &aw) }
         return (0..<d).map { j in
             guard ax[j] > 0, aw[j] > 0 else { return 1 }
-            return Swift.min(Swift.max((ax[j] / aw[j] * bitFactor).squareRoot(), minScale), maxScale)
+            let s = (ax[j] / aw[j] * bitFactor).squareRoot()
+            return mutant == .hsoClampDropped ? s : Swift.min(Swift.max(s, minScale), maxScale)
         }
     }
 }

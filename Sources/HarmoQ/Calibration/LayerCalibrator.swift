@@ -77,6 +77,7 @@ public enum LayerCalibrator {
         let d = p.inputs
         q.inputScale = s
         for i in 0..<p.outputs { for j in 0..<d { q.weight[i * d + j] = p.weight[i * d + j] * s[j] } }
+        if ShippedMutant.active == .hsoPerChannelBoundsNotReestimated { return }
         try reestimateWeightBounds(&q)
         var xs = p.samples
         for i in 0..<xs.count { xs[i] /= s[i % d] }
@@ -101,9 +102,10 @@ public enum LayerCalibrator {
     static func applySRC(_ q: inout LayerQuantization, problem p: LayerProblem, config c: HarmoQConfig,
                          reestimateWeightBounds reest: Bool) throws -> (Double, SolveCertificate?) {
         let m = p.outputs, d = p.inputs, n = p.rows
+        let mutant = ShippedMutant.active
         let s = q.inputScale ?? [Float](repeating: 1, count: d)
         var base = p.weight
-        for i in 0..<m { for j in 0..<d { base[i * d + j] *= s[j] } }
+        if mutant != .calibratorSRCScaleNotFolded { for i in 0..<m { for j in 0..<d { base[i * d + j] *= s[j] } } }
         var xs = p.samples
         for i in 0..<xs.count { xs[i] /= s[i % d] }
         let aq = try q.activationQuantizer()
@@ -147,7 +149,7 @@ public enum LayerCalibrator {
             }
         }
         for i in 0..<(m * d) { q.weight[i] = base[i] + Float(dW.data[i]) }
-        if reest { try reestimateWeightBounds(&q) }
+        if reest && mutant != .calibratorSRCBoundsNotReestimated { try reestimateWeightBounds(&q) }
         return (dW.frobeniusNorm, certificate)
     }
 }

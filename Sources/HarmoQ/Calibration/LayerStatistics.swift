@@ -20,7 +20,11 @@ public enum LayerStatistics {
         case .quantized:
             r = xq
             rPlus = [Float](repeating: 0, count: x.count)
-            for i in 0..<x.count { rPlus[i] = xq[i] + (xq[i] - x[i]) }
+            if ShippedMutant.active == .statisticsQuantizedRegressorErrorSign {
+                for i in 0..<x.count { rPlus[i] = xq[i] - (xq[i] - x[i]) }
+            } else {
+                for i in 0..<x.count { rPlus[i] = xq[i] + (xq[i] - x[i]) }
+            }
         }
         var filters = 1
         var rs = [r], rps = [rPlus]

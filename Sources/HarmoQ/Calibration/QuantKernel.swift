@@ -7,13 +7,24 @@ public struct QuantKernel: Sendable {
     let n: Float
     let symmetric: Bool
     let evenRounding: Bool
+    /// The code range in which the symmetric STE derivative applies (= [codeMin, codeMax]; a `ShippedMutant` may move it).
+    let steMin: Float, steMax: Float
+    /// ∂x̂/∂β for affine inputs x ≥ β (1; a `ShippedMutant` may zero it).
+    let upperClipGradient: Float
 
     public init(_ q: Quantizer) {
         step = q.step; lower = q.lower; upper = q.upper
         codeMin = Float(q.codeMin); codeMax = Float(q.codeMax)
         n = q.levelsMinusOne
         symmetric = q.scheme == .symmetric
-        evenRounding = q.rounding == .halfToEven
+        let mutant = ShippedMutant.active
+        evenRounding = q.rounding == .halfToEven || mutant == .kernelRoundingIgnoresMode
+        switch mutant {
+        case .kernelSTEMaskOffByOne: steMin = codeMin; steMax = codeMax - 1
+        case .kernelSymmetricClippedUsesSTE: steMin = -.infinity; steMax = .infinity
+        default: steMin = codeMin; steMax = codeMax
+        }
+        upperClipGradient = mutant == .kernelAffineClipGradientMissing ? 0 : 1
     }
 
     @inline(__always) func round(_ v: Float) -> Float {
@@ -40,12 +51,12 @@ public struct QuantKernel: Sendable {
             if v.isNaN { return (0, 0, 0) }
             let r = round(v)
             let q = Swift.min(Swift.max(r, codeMin), codeMax)
-            let inside = r >= codeMin && r <= codeMax
+            let inside = r >= steMin && r <= steMax
             let dStep = inside && !exact ? q - v : q
             return (Float(Int32(q)) * step, -dStep / n, dStep / n)
         }
         let xh = fakeQuant(x)
-        if x >= upper { return (xh, 0, 1) }
+        if x >= upper { return (xh, 0, upperClipGradient) }
         if x <= lower { return (xh, 1, 0) }
         let v = (x - lower) / step
         let r = round(v)
@@ -72,10 +83,12 @@ public struct QuantKernel: Sendable {
         }
         if let s = scale, !s.isEmpty {
             let c = s.count
+            let shift = ShippedMutant.active == .kernelBulkScaleIndexShifted ? 1 : 0
             var i = 0
             while i < xs.count {
                 let e = Swift.min(xs.count, i + c)
-                for j in i..<e { xs[j] = one(xs[j] / s[j - i]) }
+                if _slowPath(shift != 0) { for j in i..<e { xs[j] = one(xs[j] / s[(j - i + shift) % c]) } }
+                else { for j in i..<e { xs[j] = one(xs[j] / s[j - i]) } }
                 i = e
             }
         } else {

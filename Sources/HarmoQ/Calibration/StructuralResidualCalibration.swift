@@ -52,10 +52,11 @@ public enum StructuralResidualCalibration {
                                                lambda: Double, jitter: Double = 0) throws -> (deltaW: DMatrix, certificate: SolveCertificate?) {
         let m = w.rows, d = w.cols
         try checkShapes(w: w, sigmaXX: sigmaXX, sigmaDeltaX: sigmaDeltaX, lambda: lambda)
-        let rhs = w * sigmaDeltaX                                   // W Σδx (m×d)
+        let mutant = ShippedMutant.active
+        let rhs = w * (mutant == .srcSigmaDxTransposed ? sigmaDeltaX.transposed : sigmaDeltaX)   // W Σδx (m×d)
         guard let h else {
             var a = sigmaXX
-            for i in 0..<d { a[i, i] += lambda }
+            if mutant != .srcRidgeDropped { for i in 0..<d { a[i, i] += lambda } }
             // (Σxx + λI) δWᵀ = −(W Σδx)ᵀ  (Σxx symmetric).
             let (xt, cert) = try Cholesky.solve(a, (-1.0) * rhs.transposed, jitter: jitter)
             return (xt.transposed, cert)
@@ -68,8 +69,9 @@ public enum StructuralResidualCalibration {
         let (gv, v) = try SymmetricEigen.decompose(sigmaXX.data, n: d)
         let um = DMatrix(rows: m, cols: m, data: u), vm = DMatrix(rows: d, cols: d, data: v)
         var c = um.transposed * (a * rhs) * vm                      // Uᵀ A W Σδx V
-        for i in 0..<m { for j in 0..<d { c[i, j] = -c[i, j] / (Swift.max(av[i], 0) * Swift.max(gv[j], 0) + lambda) } }
-        return (um * c * vm.transposed, nil)
+        let lam = mutant == .srcEigenLambdaDropped ? 0 : lambda
+        for i in 0..<m { for j in 0..<d { c[i, j] = -c[i, j] / (Swift.max(av[i], 0) * Swift.max(gv[j], 0) + lam) } }
+        return (um * c * (mutant == .srcEigenBackRotationNotTransposed ? vm : vm.transposed), nil)
     }
 
     /// Formula (5) exactly as printed: δW = −W Σδx Hᵀ (H Σxx Hᵀ + λI)⁻¹ with H ∈ ℝ^{k×d} (input side), solved by
@@ -91,9 +93,10 @@ public enum StructuralResidualCalibration {
         guard h.rows == d else {
             throw QuantError("SRC formula (5) gives δW of size \(w.rows)×\(h.rows) (k = \(h.rows)), which cannot be added to W (\(w.rows)×\(d)); it is well-typed only for k = d")
         }
+        let mutant = ShippedMutant.active
         var g = h * sigmaXX * h.transposed
-        for i in 0..<h.rows { g[i, i] += lambda }
-        let b = w * sigmaDeltaX * h.transposed                      // m×k
+        if mutant != .srcPaperFormulaRidgeDropped { for i in 0..<h.rows { g[i, i] += lambda } }
+        let b = w * sigmaDeltaX * (mutant == .srcPaperFormulaHNotTransposed ? h : h.transposed)   // m×k
         let (xt, cert) = try Cholesky.solve(g, (-1.0) * b.transposed, jitter: jitter)
         return (xt.transposed, cert)
     }

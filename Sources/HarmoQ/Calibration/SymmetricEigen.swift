@@ -9,6 +9,7 @@ public enum SymmetricEigen {
     public static func decompose(_ a: [Double], n: Int, maxSweeps: Int = 60) throws -> (values: [Double], vectors: [Double]) {
         guard a.count == n * n else { throw QuantError("SymmetricEigen: expected \(n)×\(n) = \(n * n) entries, got \(a.count)") }
         if let i = a.firstIndex(where: { !$0.isFinite }) { throw QuantError("SymmetricEigen: entry \(i) is \(a[i])") }
+        let signS: Double = ShippedMutant.active == .jacobiRotationSignFlipped ? -1 : 1
         var m = a
         for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { let s = 0.5 * (m[i * n + j] + m[j * n + i]); m[i * n + j] = s; m[j * n + i] = s } }
         var v = [Double](repeating: 0, count: n * n)
@@ -29,7 +30,7 @@ public enum SymmetricEigen {
                     let theta = (aqq - app) / (2 * apq)
                     let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
                     let c = 1 / (t * t + 1).squareRoot()
-                    let s = t * c
+                    let s = signS * t * c
                     // Rotate rows/columns p and q.
                     for k in 0..<n {
                         let mkp = m[k * n + p], mkq = m[k * n + q]

@@ -47,7 +47,8 @@ public struct ChannelQuantizer: Sendable, Codable, Equatable {
         let (outer, inner) = try ChannelQuantizer.layout(shape, axis: axis, count: x.count, channels: c)
         var out: [U] = []
         out.reserveCapacity(x.count)
-        for o in 0..<outer { for ch in 0..<c { let q = quantizers[ch]; let base = (o * c + ch) * inner
+        let shift = ShippedMutant.active == .channelQuantizerWrongChannel ? 1 : 0
+        for o in 0..<outer { for ch in 0..<c { let q = quantizers[(ch + shift) % c]; let base = (o * c + ch) * inner
             for i in 0..<inner { out.append(f(q, x[base + i])) } } }
         return out
     }

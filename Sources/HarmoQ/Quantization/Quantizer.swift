@@ -43,11 +43,17 @@ public struct Quantizer: Sendable, Codable, Equatable, Hashable {
     /// Δ = (β − α)/(2^b − 1).
     @inline(__always) public var step: Float { (upper - lower) / levelsMinusOne }
     /// 2^b − 1 as Float.
-    @inline(__always) public var levelsMinusOne: Float { Float((1 << bits) - 1) }
+    @inline(__always) public var levelsMinusOne: Float {
+        if _slowPath(ShippedMutant.active == .quantizerStepOverTwoToB) { return Float(1 << bits) }
+        return Float((1 << bits) - 1)
+    }
     /// Smallest integer code.
     @inline(__always) public var codeMin: Int32 { scheme == .symmetric ? -Int32(1 << (bits - 1)) : 0 }
     /// Largest integer code.
-    @inline(__always) public var codeMax: Int32 { scheme == .symmetric ? Int32(1 << (bits - 1)) - 1 : Int32((1 << bits) - 1) }
+    @inline(__always) public var codeMax: Int32 {
+        if _slowPath(scheme == .symmetric && ShippedMutant.active == .quantizerSymmetricCodeMaxOffByOne) { return Int32(1 << (bits - 1)) }
+        return scheme == .symmetric ? Int32(1 << (bits - 1)) - 1 : Int32((1 << bits) - 1)
+    }
 
     /// Integer code of x, as a deployment kernel consumes it. NaN maps to 0 (callers that must reject
     /// NaN check with `validate`).
@@ -62,6 +68,7 @@ public struct Quantizer: Sendable, Codable, Equatable, Hashable {
         if v.isNaN { return 0 }
         let r = rounding.apply(v)
         let lo = Float(codeMin), hi = Float(codeMax)
+        if _slowPath(ShippedMutant.active == .quantizerCodesNotClamped) { return Int32(Swift.max(Swift.min(r, 1e9), -1e9)) }
         return Int32(Swift.min(Swift.max(r, lo), hi))
     }
 
@@ -70,7 +77,9 @@ public struct Quantizer: Sendable, Codable, Equatable, Hashable {
     public func dequantize(_ q: Int32) -> Float {
         switch scheme {
         case .symmetric: return Float(q) * step
-        case .affine: return Float(q) * step + lower
+        case .affine:
+            if _slowPath(ShippedMutant.active == .quantizerAffineDropsOffset) { return Float(q) * step }
+            return Float(q) * step + lower
         }
     }
 
@@ -106,7 +115,10 @@ public struct Quantizer: Sendable, Codable, Equatable, Hashable {
     /// - inside (α < x < β): exact ∂x̂/∂β = r/N, ∂x̂/∂α = 1 − r/N, ∂x̂/∂x = 0;
     ///   STE ∂x̂/∂β = (r − v)/N, ∂x̂/∂α = −(r − v)/N, ∂x̂/∂x = 1 (2DQuant's autograd).
     /// - x ≥ β: x̂ = β: ∂x̂/∂β = 1, ∂x̂/∂α = 0, ∂x̂/∂x = 0.  x ≤ α: x̂ = α: ∂x̂/∂α = 1, others 0.
-    public func derivatives(_ x: Float, mode: GradientMode) -> (dx: Float, dLower: Float, dUpper: Float) {
+    public func derivatives(_ x: Float, mode requested: GradientMode) -> (dx: Float, dLower: Float, dUpper: Float) {
+        let mutant = ShippedMutant.active
+        let mode = mutant == .quantizerExactDerivativeIsSTE ? GradientMode.ste : requested
+        let clipGrad: Float = mutant == .quantizerClipGradientMissing ? 0 : 1
         let n = levelsMinusOne
         let d = step
         switch scheme {
@@ -122,13 +134,13 @@ public struct Quantizer: Sendable, Codable, Equatable, Hashable {
                 dStep = mode == .exact ? q : q - v
                 dx = mode == .exact ? 0 : 1
             } else {
-                dStep = q
+                dStep = q * clipGrad
                 dx = 0
             }
             return (dx, -dStep / n, dStep / n)
         case .affine:
-            if x >= upper { return (0, 0, 1) }
-            if x <= lower { return (0, 1, 0) }
+            if x >= upper { return (0, 0, clipGrad) }
+            if x <= lower { return (0, clipGrad, 0) }
             let v = (x - lower) / d
             let r = rounding.apply(v)
             switch mode {
@@ -141,6 +153,10 @@ public struct Quantizer: Sendable, Codable, Equatable, Hashable {
     /// The paper's feasibility projection (implementation table), applied in this order:
     /// α ← min(α, β − margin), then β ← max(β, α + margin); margin defaults to 0.01.
     public static func projectFeasible(lower: Float, upper: Float, margin: Float = 0.01) -> (lower: Float, upper: Float) {
+        if _slowPath(ShippedMutant.active == .projectionOrderSwapped) {
+            let b = Swift.max(upper, lower + margin)
+            return (Swift.min(lower, b - margin), b)
+        }
         let a = Swift.min(lower, upper - margin)
         let b = Swift.max(upper, a + margin)
         return (a, b)

@@ -10,7 +10,9 @@ public enum Rounding: String, Codable, Sendable, CaseIterable {
     @inline(__always)
     public func apply(_ v: Float) -> Float {
         switch self {
-        case .halfToEven: return v.rounded(.toNearestOrEven)
+        case .halfToEven:
+            if _slowPath(ShippedMutant.active == .quantizerRoundHalfUp) { return (v + 0.5).rounded(.down) }
+            return v.rounded(.toNearestOrEven)
         case .halfAwayFromZero: return v.rounded(.toNearestOrAwayFromZero)
         }
     }

@@ -78,6 +78,7 @@ public enum Cholesky {
     /// Forward then backward substitution with the factor L: solves L·Lᵀ·X = B.
     public static func substitute(_ l: DMatrix, _ b: DMatrix) -> DMatrix {
         let n = l.rows, m = b.cols
+        let backTransposed = ShippedMutant.active == .choleskyBackSubstitutionTransposed
         var y = b
         for c in 0..<m {
             for i in 0..<n {
@@ -87,7 +88,8 @@ public enum Cholesky {
             }
             for i in stride(from: n - 1, through: 0, by: -1) {
                 var s = y[i, c]
-                for k in (i + 1)..<Swift.max(i + 1, n) { s -= l[k, i] * y[k, c] }
+                if backTransposed { for k in (i + 1)..<Swift.max(i + 1, n) { s -= l[i, k] * y[k, c] } }
+                else { for k in (i + 1)..<Swift.max(i + 1, n) { s -= l[k, i] * y[k, c] } }
                 y[i, c] = s / l[i, i]
             }
         }

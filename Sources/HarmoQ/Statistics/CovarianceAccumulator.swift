@@ -46,7 +46,8 @@ public struct CovarianceAccumulator: Sendable {
                 }
             }
         }
-        if let m = momentum, samples >= warmup {
+        if let m0 = momentum, samples >= warmup {
+            let m = ShippedMutant.active == .covarianceEMAWeightsSwapped ? 1 - m0 : m0
             let inv = 1.0 / Double(rows)
             for i in 0..<(d * d) {
                 xx[i] = m * xx[i] + (1 - m) * bxx[i] * inv

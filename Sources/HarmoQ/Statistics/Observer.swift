@@ -18,13 +18,14 @@ public enum Observer {
         try check(x, "minMax")
         var lo = x[0], hi = x[0]
         for v in x { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+        if _slowPath(ShippedMutant.active == .observerMinMaxSwapped) { return widen(hi, lo) }
         return widen(lo, hi)
     }
 
     /// Symmetric MinMax: (−max|x|, max|x|).
     public static func absMax(_ x: [Float]) throws -> (Float, Float) {
         let (lo, hi) = try minMax(x)
-        let m = Swift.max(abs(lo), abs(hi))
+        let m = ShippedMutant.active == .observerAbsMaxUsesSmaller ? Swift.min(abs(lo), abs(hi)) : Swift.max(abs(lo), abs(hi))
         return m > 0 ? (-m, m) : (-0.005, 0.005)
     }
 
@@ -34,10 +35,12 @@ public enum Observer {
         try check(x, "percentile")
         guard p > 50, p <= 100 else { throw QuantError("percentile p must be in (50, 100], got \(p)") }
         let s = x.sorted()
+        let offByOne = ShippedMutant.active == .observerPercentileIndexOffByOne
         func at(_ q: Double) -> Float {
-            let pos = q / 100 * Double(s.count - 1)
+            let pos = q / 100 * Double(offByOne ? s.count : s.count - 1)
             let i = Int(pos.rounded(.down))
             let f = Float(pos - Double(i))
+            if i >= s.count { return s[s.count - 1] }
             return i + 1 < s.count ? s[i] + f * (s[i + 1] - s[i]) : s[i]
         }
         return widen(at(100 - p), at(p))
@@ -65,7 +68,8 @@ public enum Observer {
         _ = try Quantizer(bits: bits, lower: mn, upper: mx, scheme: scheme, rounding: rounding)
         var best = (mn, mx)
         var bestErr = Double.infinity
-        let delta = oneDirection ? (mx - mn) / Float(candidates) : (mx - mn) / Float(2 * candidates)
+        let twice = ShippedMutant.active == .observerDOBIShrinksTwiceAsFast
+        let delta = oneDirection || twice ? (mx - mn) / Float(candidates) : (mx - mn) / Float(2 * candidates)
         for i in 0..<candidates {
             let lb = oneDirection ? mn : mn + Float(i) * delta
             let ub = mx - Float(i) * delta
@@ -83,8 +87,9 @@ public enum Observer {
         let (lo, hi) = scheme == .symmetric ? try absMax(x) : try minMax(x)
         var best = (lo, hi)
         var bestErr = Double.infinity
+        let skipFull = ShippedMutant.active == .observerMSESearchSkipsFullRange ? 1 : 0
         for i in 0..<grid {
-            let c = Float(grid - i) / Float(grid)
+            let c = Float(grid - i - skipFull) / Float(grid)
             let e = quantError(x, lower: c * lo, upper: c * hi, bits: bits, scheme: scheme, rounding: rounding)
             if e < bestErr { bestErr = e; best = (c * lo, c * hi) }
         }

@@ -21,7 +21,17 @@ public struct QuantizerConformance: Checker {
          ("idempotence / monotonicity / zero / equivariance / channels", "#violations of the invariant"),
          ("half-step", "max over in-range x of |Q(x) − x| / (Δ/2); expect < 1 + (2·2^(b−1) + 8)·ε_f (Float32 rounding of v = x/Δ and of q·Δ, |v| ≤ 2^(b−1))"),
          ("derivative-exact", "#points (away from kinks) where ∂x̂/∂α, ∂x̂/∂β differ from central FD of the Float64 reference by > 1e-3 rel"),
-         ("derivative-ste", "#points where the STE derivative differs from the LSQ formula (Float64) by > 1e-4")]
+         ("derivative-ste", "#points where the STE derivative differs from the LSQ formula (Float64) by > 1e-4"),
+         ("kernel-vs-quantizer", "#inputs (random + exact ties, both roundings) where QuantKernel.fakeQuant / quantAndBoundDerivatives differ in any bit from Quantizer.fakeQuant / derivatives"),
+         ("kernel-bulk", "#elements where QuantKernel.fakeQuantInPlace (with and without per-channel divisors) differs in any bit from fakeQuant(x / s_c)"),
+         ("table:projection", "#entries of the hand-worked feasibility-projection table Quantizer.projectFeasible gets wrong"),
+         ("table:observers", "#entries of hand-worked observer tables (minMax, absMax, percentile, DOBI, mseSearch) the core observers get wrong")]
+    }
+    public var shippedMutants: [ShippedMutant] {
+        [.quantizerRoundHalfUp, .quantizerStepOverTwoToB, .quantizerSymmetricCodeMaxOffByOne, .quantizerAffineDropsOffset,
+         .quantizerCodesNotClamped, .quantizerExactDerivativeIsSTE, .quantizerClipGradientMissing, .kernelRoundingIgnoresMode,
+         .kernelBulkScaleIndexShifted, .channelQuantizerWrongChannel, .projectionOrderSwapped, .observerMinMaxSwapped,
+         .observerAbsMaxUsesSmaller, .observerPercentileIndexOffByOne, .observerDOBIShrinksTwiceAsFast, .observerMSESearchSkipsFullRange]
     }
     public var mutants: [Mutant] {
         [Mutant("round-half-away", "rounds ties away from zero instead of to even"),
@@ -206,6 +216,7 @@ public struct QuantizerConformance: Checker {
             for i in [0, 1, 4, 5, 6, 7, 10, 11] where a[i] != b[i] || a[i] != q0.fakeQuant(xs[i]) { chanBad += 1 }
         }
         count("channels", "", chanBad, [("shape", "[2,3,2]"), ("axis", "1")])
+        try kernelAndTables(size: size, seed: seed, count: count)
         return out
     }
 }

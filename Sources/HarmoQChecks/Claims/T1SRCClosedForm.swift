@@ -1,5 +1,6 @@
 import Foundation
 import GSLOracle
+import HarmoQ
 
 /// T1 — Structural Residual Calibration: is closed form (5) well-typed and does it minimise objective (3)?
 /// Independent computation: the vectorised normal equations solved by GSL Cholesky (channel axis) and a GSL
@@ -23,10 +24,20 @@ public struct T1SRCClosedForm: Checker {
          ("token-*", "token axis: objective ‖(ΔX Wᵀ + X δWᵀ)·H_sᵀ‖² /n + λ‖δW‖², corrected = filtered statistics; oracle = GSL QR of [X̃/√n; √λ I]"),
          ("f-ratio-*", "measured: f(δW)/f(0) for the paper formula and the true minimiser"),
          ("core-*", "the core's StructuralResidualCalibration: exactMinimiser normal-equation and κ-scaled agreement with the GSL oracle; paperFormula vs GSL (k = d) and refusal for k ≠ d (typecheck, 0 = refused); token axis: LayerStatistics + exactMinimiser vs GSL QR (ε_f)"),
+         ("core-statistics-quantized", "‖Σ_core − Σ_ref‖_F / (ε_f·‖|X̂|ᵀ|X̂|/n‖_F), LayerStatistics (.quantized regressor): Σxx = E[x̂x̂ᵀ], Σδx = E[(x̂−x)x̂ᵀ] vs Float64 Gram matrices"),
+         ("core-covariance-ema", "‖S_core − S_ref‖_F / (‖S_ref‖_F·n·ε_d), CovarianceAccumulator(momentum 0.9, warm-up 200) vs the EMA of batch means in Float64"),
+         ("core-calibrator-src", "‖(W_c − W₀·diag(s)) − δW_ref‖_F / (ε_f·(‖W₀·diag(s)‖_F + ‖δW_ref‖_F) + κ·d·ε_d·‖δW_ref‖_F): LayerCalibrator (corrected HSO + SRC) vs GSL QR of [X̂/√n; √(λ+jitter)·I]·δWᵀ = [−ΔWᵀ/√n; 0]"),
+         ("core-calibrator-src-bounds", "max relative mismatch (units of ε_f) of the calibrator's weight bounds after SRC vs ±max_j|W_c,ij|"),
          ("second-order", "measured: ‖ΔX·δW*ᵀ‖_F / ‖ΔX·Wᵀ + X·δW*ᵀ‖_F (the neglected δW·δx term vs the kept ones)"),
          ("dW-over-W", "measured: ‖δW*‖_F / ‖W‖_F (H = I)"),
          ("dx-over-x", "measured: ‖ΔX‖_F / ‖X‖_F"),
          ("deployed-error-ratio", "measured: ‖X̂(W+δW*)ᵀ − XWᵀ‖_F / ‖X̂Wᵀ − XWᵀ‖_F (deployed error with vs without the (3)-optimal correction)")]
+    }
+    public var shippedMutants: [ShippedMutant] {
+        [.srcRidgeDropped, .srcSigmaDxTransposed, .srcEigenBackRotationNotTransposed, .srcEigenLambdaDropped,
+         .srcPaperFormulaHNotTransposed, .srcPaperFormulaRidgeDropped, .jacobiRotationSignFlipped,
+         .choleskyBackSubstitutionTransposed, .statisticsQuantizedRegressorErrorSign, .covarianceEMAWeightsSwapped,
+         .calibratorSRCBoundsNotReestimated, .calibratorSRCScaleNotFolded]
     }
     public var mutants: [Mutant] {
         [Mutant("signFlip", "corrected δW with the sign flipped"),
@@ -53,7 +64,8 @@ public struct T1SRCClosedForm: Checker {
             out += try channelAxis(layer, bits: 2, families: nil, mutation: mutation, paperIsCorrected: paperIsCorrected)
             out += try tokenAxis(layer, bits: 2, mutation: mutation, hybrid: tokenHybrid)
             out += try secondOrder(layer)
-            if mutant == nil { out += try coreSRC(layer, bits: 2) }   // the core is checked as is (mutants target the checker)
+            out += try coreSRC(layer, bits: 2)
+            out += try corePipeline(layer, bits: 2, seed: seed)
         }
         for kind in [CheckLayer.Kind.illConditioned, .rankDeficient] {
             let layer = CheckLayer(kind: kind, d: 16, m: 16, images: 1, grid: 32, seed: seed &+ 101)

@@ -2,9 +2,10 @@ import Foundation
 import GSLOracle
 import HarmoQ
 
-/// T2 — Harmonized Scale Optimization s* (eq. 6). Independent computations: GSL Brent minimiser, the core
-/// quantizer's actual MSE on a midpoint grid, and the actual compound output error of a quantized layer.
-/// See Proofs/T2-hso-scale.md.
+/// T2 — Harmonized Scale Optimization s* (eq. 6). The scale under test is the core's (`HarmonizedScale.literalScale`,
+/// `perChannelScales`, the MSE models, and the calibrator's HSO steps in `LayerCalibrator`); independent computations:
+/// the closed form evaluated here in Float64, GSL Brent minimiser, the core quantizer's actual MSE on a midpoint grid,
+/// and the actual compound output error of a quantized layer. See Proofs/T2-hso-scale.md.
 public struct T2HSOScale: Checker {
     public init() {}
     public let id = "T2"
@@ -15,14 +16,22 @@ public struct T2HSOScale: Checker {
                      reproduce: "harmoq verify T2 -v")
     }
     public var legend: [(ratio: String, formula: String)] {
-        [("balance", "|MSE_x(s*) − MSE_w(s*)| / (max(MSE_x, MSE_w)·ε)"),
-         ("brent-objective", "max(0, f(s*) − f(s_brent)) / (f(s_brent)·ε), f = MSE_x + MSE_w, GSL Brent on log s"),
+        [("core-literal-scale", "|s_core − s_ref| / (s_ref·ε_f): HarmonizedScale.literalScale (Float) vs (6) in Float64 with R_w = RMS of the per-row ranges, clamped to [0.1, 10]"),
+         ("core-mse-model", "|MSE_core/MSE_ref − 1| / ε_f: HarmonizedScale.activationMSEModel / weightMSEModel vs R²/(12(2^b−1)²) (weights: mean over rows)"),
+         ("balance", "|MSE_x(s*) − MSE_w(s*)| / (max(MSE_x, MSE_w)·ε_f), s* = the core's (Float) scale, model in Float64"),
+         ("brent-objective", "max(0, f(s*) − f(s_brent)) / (f(s_brent)·ε_f²), f = MSE_x + MSE_w, GSL Brent on log s, s* = the core's (Float: f(s*)/f_min − 1 ≤ ε_f²/2)"),
          ("brent-location", "|log s* − t_brent| / (width of Brent's final bracket on t = log s, |Δt| < 1e-6)"),
          ("model-mse", "|MSE_actual/(Δ²/12) − 1| / (13·4^b/n² + 4·2^b·ε_f), core quantizer on a midpoint grid of n points of [α,β]"),
          ("model-mse-heavy", "measured: MSE_actual/(Δ²/12) on SR-like data with MinMax/percentile/DOBI bounds"),
          ("scalar-inert", "|E(s) − E(1)| / (E(1)·(d+2)·ε) (ε = ε_d for s = 2^k, ε_f otherwise), E = ‖Q(X/s)·Q(sW)ᵀ − XWᵀ‖_F with bounds re-calibrated on the scaled tensors"),
          ("fixed-bounds-effect", "same ratio with bounds calibrated at s = 1 and held fixed (expected ≥ 30: s matters)"),
          ("per-channel-effect", "same ratio for per-input-channel s_j (SmoothQuant α=0.5 and the per-channel analogue of (6))"),
+         ("core-per-channel-scales", "max_j |s_j,core − s_j,ref| / (s_j,ref·ε_f): HarmonizedScale.perChannelScales vs clamp(√(max|x_j|·(2^bw−1)/(max|W_:j|·(2^bx−1))), 0.1, 10) in Float64"),
+         ("core-literal-hso-scale", "|s − s_ref| / (s_ref·ε_f) for the scale LayerCalibrator's literal HSO step stores (MinMax bounds → (6))"),
+         ("core-literal-hso-inert", "#weight and activation codes of the calibrator's literal HSO-only result (Q(sW), Q(x/s)) that differ from MinMax's (Q(W), Q(x)), elements within 1e-4 of a rounding tie excluded (the symmetric grid puts −β exactly on a tie: v = −(2^b−1)/2); expect 0"),
+         ("E-ratio-core-literal", "measured: E_hso/E_minmax for the calibrator's literal HSO-only result (tie flips at −β included)"),
+         ("core-per-channel-fold", "max relative mismatch of the calibrator's per-channel HSO result: W_c = W₀·diag(s_ref), weight bounds ±max_j|W_c,ij|, activation bounds ±max|x/s| (units of ε_f)"),
+         ("core-per-channel-effect", "|E_hso − E_minmax| / (E_minmax·(d+2)·ε_d) for the calibrator's per-channel HSO result (expected ≥ 30: it changes the error)"),
          ("E-ratio-*", "measured: E(s)/E(1)")]
     }
     public var mutants: [Mutant] {
@@ -33,15 +42,22 @@ public struct T2HSOScale: Checker {
          Mutant("scaleNotCancelled", "scaled weights quantized but activations not divided by s")]
     }
 
+    public var shippedMutants: [ShippedMutant] {
+        [.hsoScaleInverted, .hsoBitsSwapped, .hsoSquareRootDropped, .hsoLevelsInsteadOfSteps, .hsoWeightRangeMeanNotRMS,
+         .hsoClampDropped, .hsoMSEModelLevels, .hsoPerChannelExponentSwapped, .hsoPerChannelBitFactorInverted,
+         .hsoPerChannelBoundsNotReestimated, .hsoScalarScaleBoundsNotScaled]
+    }
+
     public func run(size: CheckSize, seed: UInt64, mutant: Mutant?) throws -> [CheckResult] {
         var out: [CheckResult] = []
         out += try algebra(seed: seed, mutant: mutant)
         out += try modelMSE(size: size, seed: seed, mutant: mutant)
         out += try inertness(size: size, seed: seed, mutant: mutant)
+        out += try coreHSO(size: size, seed: seed)
         return out
     }
 
-    private func r(_ ratio: String, _ v: Double, _ p: [(String, String)], _ e: Expectation,
+    func r(_ ratio: String, _ v: Double, _ p: [(String, String)], _ e: Expectation,
                    threshold: Double = Thresholds.scaledRatio, eps: Double = Thresholds.epsDouble) -> CheckResult {
         CheckResult(claim: id, ratio: ratio, formula: "", value: v, threshold: threshold, epsilon: eps, parameters: p, expectation: e)
     }
@@ -54,26 +70,50 @@ public struct T2HSOScale: Checker {
         return h
     }
 
-    /// (a) MSE_x(s*) = MSE_w(s*); (b) s* minimises MSE_x + MSE_w (GSL Brent).
+    /// (a) the core's s* equals (6); MSE_x(s*) = MSE_w(s*); (b) s* minimises MSE_x + MSE_w (GSL Brent).
+    /// The scale is the core's `HarmonizedScale.literalScale` on per-row weight bounds (R_w = RMS of the row ranges);
+    /// a checker-side mutant replaces it by the checker's own model (`HSOModel`) with the mutation.
     func algebra(seed: UInt64, mutant: Mutant?) throws -> [CheckResult] {
         var out: [CheckResult] = []
         var rng = CheckRNG(seed: seed ^ 0x7202)
-        for (bx, bw) in [(2, 2), (2, 4), (4, 2), (3, 8), (8, 8), (4, 4)] {
-            let rx = exp(4 * rng.uniform() - 1), rw = exp(3 * rng.uniform() - 3)
-            let hso = model(rx, rw, bx, bw, mutant)
+        // the last two cases put s* beyond the clamp [0.1, 10]
+        for (ci, (bx, bw)) in [(2, 2), (2, 4), (4, 2), (3, 8), (8, 8), (4, 4), (2, 8), (8, 2)].enumerated() {
+            let clampCase = ci >= 6
+            let rx = Double(Float(clampCase ? (bx == 2 ? 400 : 1e-3) : exp(4 * rng.uniform() - 1)))
+            // per-row weight ranges (4 rows, different widths); R_w = RMS
+            let rows = (0..<4).map { i in Float(exp(3 * rng.uniform() - 3) * (1 + 0.5 * Double(i))) }
+            let wl = rows.map { -$0 / 2 }, wu = rows.map { $0 / 2 }
+            let rw = (zip(wl, wu).map { Double($1 - $0) * Double($1 - $0) }.reduce(0, +) / Double(rows.count)).squareRoot()
             let truth = HSOModel(rangeX: rx, rangeW: rw, bitsX: bx, bitsW: bw)   // the objective is always the paper's
-            let s = hso.sStar
+            let sRef = min(max(truth.sStar, 0.1), 10)
+            let s: Double
+            if let m = mutant, ["levelsInsteadOfSteps", "bitsSwapped", "fourthRootDropped"].contains(m.id) {
+                s = model(rx, rw, bx, bw, mutant).sStar
+            } else {
+                s = Double(try HarmonizedScale.literalScale(activationLower: Float(-rx / 2), activationUpper: Float(rx / 2),
+                                                            weightLower: wl, weightUpper: wu, weightBits: bw, activationBits: bx))
+            }
             let p: [(String, String)] = [("bx", "\(bx)"), ("bw", "\(bw)"), ("rangeX", fmt(rx)), ("rangeW", fmt(rw)),
-                                         ("type", "model"), ("seed", seedText(seed))]
+                                         ("rows", "4"), ("type", clampCase ? "model-clamped" : "model"), ("seed", seedText(seed))]
+            out.append(r("core-literal-scale", abs(s - sRef) / (sRef * Thresholds.epsFloat), p, .holds, eps: Thresholds.epsFloat))
+            // core MSE models vs the formula (Float bounds → Double ranges: relative error ≤ ε_f)
+            let mxCore = HarmonizedScale.activationMSEModel(lower: Float(-rx / 2), upper: Float(rx / 2), bits: bx)
+            let mwCore = HarmonizedScale.weightMSEModel(lower: wl, upper: wu, bits: bw)
+            let nx = Double((1 << bx) - 1), nw = Double((1 << bw) - 1)
+            let mxRef = rx * rx / (12 * nx * nx), mwRef = rw * rw / (12 * nw * nw)
+            out.append(r("core-mse-model", max(abs(mxCore / mxRef - 1), abs(mwCore / mwRef - 1)) / Thresholds.epsFloat, p, .holds,
+                         eps: Thresholds.epsFloat))
+            if clampCase || truth.sStar != sRef { continue }   // balance and minimality hold for the unclamped s* only
             let mx = truth.mseX(s), mw = truth.mseW(s)
-            out.append(r("balance", abs(mx - mw) / (max(mx, mw) * Thresholds.epsDouble), p, .holds))
+            out.append(r("balance", abs(mx - mw) / (max(mx, mw) * Thresholds.epsFloat), p, .holds, eps: Thresholds.epsFloat))
             let f: (Double) -> Double = { t in truth.mseX(exp(t)) + truth.mseW(exp(t)) }
             // bracket from the model's own scale of the problem, not from s*: t ∈ [t0 − 6, t0 + 6], t0 = ¼ log(A/B)·1.3 + 0.2
             let tTrue = 0.25 * log((rx * rx / Double(((1 << bx) - 1) * ((1 << bx) - 1))) / (rw * rw / Double(((1 << bw) - 1) * ((1 << bw) - 1))))
             let lo = tTrue - 5, hi = tTrue + 7, guess = tTrue + 0.9
             let mres = try GSL.minimizeBrent(f, lower: lo, upper: hi, guess: guess, epsAbs: 1e-6, epsRel: 0)
             let fs = f(log(s))
-            out.append(r("brent-objective", max(0, fs - mres.fx) / (mres.fx * Thresholds.epsDouble), p, .holds))
+            out.append(r("brent-objective", max(0, fs - mres.fx) / (mres.fx * Thresholds.epsFloat * Thresholds.epsFloat), p, .holds,
+                         eps: Thresholds.epsFloat))
             out.append(r("brent-location", abs(log(s) - mres.x) / (mres.upper - mres.lower), p, .holds, eps: 0))
         }
         return out

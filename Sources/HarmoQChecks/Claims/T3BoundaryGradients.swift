@@ -21,7 +21,15 @@ public struct T3BoundaryGradients: Checker {
          ("sign-agree-*", "measured: fraction of (4 evaluation points: bounds × c, c ∈ {0.6, 0.8, 1, 1.25}) × 4 parameters where sign(g) = sign(g_fd), g_fd = secant FD (h = 2% of the range) of the large-sample loss"),
          ("median-relerr-*", "measured: median |g − g_fd|/|g_fd| over the same 16 components"),
          ("cos-*", "measured: smallest cosine between g and g_fd over the 4 evaluation points"),
+         ("core-loss", "|L_core − L_ref| / ((d+2)·ε_f·(2/n)Σ|r|·M + ε_d·L_ref): CompoundLoss.evaluate (ABR's loss, HSO input scale 0.5…2) vs its Float64 definition with the reference quantizer, on kink-free tokens"),
+         ("core-grad-*", "worst over θ (α_x, β_x, α_w, β_w per row or shared) of |g_core − g_fd| / ((d+2)·ε_f·G + abserr + ε_d|g_fd|): g_core = CompoundLoss.evaluate (the gradient ABR uses, through QuantKernel), g_fd = gsl_deriv_central and a plain Float64 central difference (h = 1e-5·range) of the real loss (exact) or of the straight-through surrogate x̂ = Δ(θ)(r₀ − v₀) + x (ste); G = (2/n)Σ(|r| + M)·2Σ|B or u|"),
          ("exact-vs-expected / ste-vs-expected", "median |g − g_fd|/|g_fd| (documented refutation: ≥ 0.1 — neither the a.e. nor the STE/LSQ gradient is the gradient of the large-sample loss)")]
+    }
+    public var shippedMutants: [ShippedMutant] {
+        [.lossGradientSignFlipped, .lossGradientFactorTwoDropped, .lossDeploymentWeightGradientUsesRawInput,
+         .lossDeploymentActivationGradientUsesFPWeight, .lossGradientLayoutLowerUpperSwapped, .lossLinearisedResidualMissingTerm,
+         .lossPrepareMultipliesByScale, .kernelSTEMaskOffByOne, .kernelExactIsSTE, .kernelAffineClipGradientMissing,
+         .kernelSymmetricClippedUsesSTE]
     }
     public var mutants: [Mutant] {
         [Mutant("signFlip", "analytic gradient with the sign flipped"),
@@ -55,10 +63,11 @@ public struct T3BoundaryGradients: Checker {
                 }
             }
         }
+        out += try coreCompoundLoss(size: size, seed: seed)
         return out
     }
 
-    private func r(_ ratio: String, _ v: Double, _ p: [(String, String)], _ e: Expectation,
+    func r(_ ratio: String, _ v: Double, _ p: [(String, String)], _ e: Expectation,
                    threshold: Double = Thresholds.scaledRatio, eps: Double = Thresholds.epsFloat) -> CheckResult {
         CheckResult(claim: id, ratio: ratio, formula: "", value: v, threshold: threshold, epsilon: eps, parameters: p, expectation: e)
     }

@@ -25,7 +25,15 @@ public struct T4Convergence: Checker {
          ("first-small-change-*", "measured: first t with |ΔL| < 1e-5 (absolute; the table's early-stop δ); −1 = never"),
          ("first-relative-tau-*", "measured: first t with |ΔL|/L < 1e-4 (the paper's τ); −1 = never"),
          ("first-relative-tau-after-warmup-*", "measured: the same, counting only t ≥ the warm-up length (10% of the iterations), where the lr is no longer ramping from ~0"),
-         ("stop-iteration-*", "measured: iteration at which the early-stop rule (50 consecutive small changes) fired; −1 = ran all iterations")]
+         ("stop-iteration-*", "measured: iteration at which the early-stop rule (50 consecutive small changes) fired; −1 = ran all iterations"),
+         ("optimizer-table", "max relative error / (16·ε_d) of BoundOptimizer.update (Adam, bias correction, L2 decay, norm clip) against values worked by hand"),
+         ("schedule-table", "max relative error / (16·ε_d) of BoundOptimizer.learningRate (warm-up + cosine) against values worked by hand"),
+         ("abr-first-step", "max_k |θ₁ − θ₀ + lr₀·|θ₀|·ĝ/(|ĝ| + ε)| / (|θ₁,ref|·ε_f): one ABR iteration (relative p = θ/|θ₀|) vs the first Adam step, ĝ = clip(g·|θ₀| + wd·sign θ₀), g = CompoundLoss gradient"),
+         ("keep-best-final", "max(0, L_final − min_t L(t)) / (min_t L(t)·ε_d): ABR with keep-best returns bounds no worse than the best it evaluated")]
+    }
+    public var shippedMutants: [ShippedMutant] {
+        [.adamBiasCorrectionDropped, .adamBeta2IsBeta1, .adamEpsilonInsideSquareRoot, .adamClipNormIgnored, .adamWeightDecaySignFlipped,
+         .scheduleWarmupOffByOne, .scheduleCosineHalfPeriod, .abrKeepBestIgnored, .abrRelativeScaleIgnored]
     }
     public var mutants: [Mutant] {
         [Mutant("rollbackDisabled", "the rollback run does not roll back"),
@@ -45,6 +53,7 @@ public struct T4Convergence: Checker {
 
     public func run(size: CheckSize, seed: UInt64, mutant: Mutant?) throws -> [CheckResult] {
         var out: [CheckResult] = []
+        out += try optimizerTables(seed: seed)
         let full = size == .full
         let iterations = full ? 3000 : 400
         let synthetic: [(m: Int, d: Int, bits: Int)] = full ? [(32, 32, 2), (32, 32, 4), (60, 60, 3), (120, 60, 4)] : [(24, 24, 3), (24, 24, 4)]
@@ -98,6 +107,11 @@ public struct T4Convergence: Checker {
             let adLoss = losses(ad.trace ?? RefinementTrace())
             out.append(r("increase-share-adam", share(adLoss), threshold: 0.05, p, .refutationReproduces))
             out.append(r("adam-gain", 1 - (adLoss.min() ?? .nan) / (adLoss.first ?? .nan), threshold: 0, p, .measured))
+            let evaluated = (ad.trace?.steps ?? []).map(\.loss).min() ?? .nan
+            let final = ad.trace?.finalLoss ?? .nan
+            out.append(r("keep-best-final", max(0, final - evaluated) / (evaluated * Thresholds.epsDouble), threshold: Thresholds.scaledRatio,
+                         p, .holds))
+            out += try abrFirstStep(layer, bits: c.bits, seed: s, params: p)
             out.append(r("first-relative-tau-adam", Double(Self.firstRelativeTau(adLoss)), threshold: 0, p, .measured))
             out.append(r("first-relative-tau-after-warmup-adam", Double(Self.firstRelativeTau(adLoss, from: iterations / 10)), threshold: 0, p, .measured))
             out.append(r("stop-iteration-adam", Double(ad.trace?.earlyStopIteration ?? -1), threshold: 0, p, .measured))

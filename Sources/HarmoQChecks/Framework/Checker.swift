@@ -1,3 +1,5 @@
+import HarmoQ
+
 /// Problem sizes: `ci` (all checkers together ≈ 1 minute on 2 cores) or `full`.
 public enum CheckSize: String, Codable, Sendable, CaseIterable { case ci, full }
 
@@ -19,14 +21,18 @@ public protocol Checker: Sendable {
     var verdict: ClaimVerdict { get }
     /// Ratio legend: name → formula (printed once before the lines, LAPACK's ALAHD).
     var legend: [(ratio: String, formula: String)] { get }
-    /// The mutants this checker must catch.
+    /// Checker-side mutants: wrong versions of the checker's own reference computations (its oracle wiring).
     var mutants: [Mutant] { get }
+    /// Mutants of the shipped core code this checker owns (`ShippedMutant`, injected into the core itself): the checker
+    /// is rerun unchanged with each one active and must fail.
+    var shippedMutants: [ShippedMutant] { get }
     /// Runs every ratio. `mutant` = nil is the real implementation; otherwise the named wrong one is substituted.
     func run(size: CheckSize, seed: UInt64, mutant: Mutant?) throws -> [CheckResult]
 }
 
 extension Checker {
     public var mutants: [Mutant] { [] }
+    public var shippedMutants: [ShippedMutant] { [] }
     public var legend: [(ratio: String, formula: String)] { [] }
     public func run(size: CheckSize, seed: UInt64) throws -> [CheckResult] { try run(size: size, seed: seed, mutant: nil) }
 }
