@@ -12,7 +12,7 @@ struct QuantizerConformanceTests {
 
     @Test func everyMutantIsCaught() {
         let report = MutantReport.run([QuantizerConformance()], size: .ci, seed: 0x2A)
-        #expect(report.outcomes.count == QuantizerConformance().mutants.count)
+        #expect(report.outcomes.count == QuantizerConformance().mutants.count + QuantizerConformance().shippedMutants.count)
         for o in report.outcomes where !o.caught { Issue.record("mutant survived: \(o.mutant.id)") }
     }
 }
