@@ -43,8 +43,11 @@ struct Refine: ParsableCommand {
     @Option(help: "Bound gradient: ste (2DQuant/LSQ-style) | exact (a.e. derivative of the real quantizer).")
     var gradient: String = "ste"
 
-    @Option(help: "Which bounds to learn: all | linear (Linear-site inputs and weights; attention operands q, k, v, probs fixed) | activations | weights.")
+    @Option(help: "Which bounds to learn: all | activations | weights.")
     var learn: String = "all"
+
+    @Option(help: "Attention-operand bounds (q, k, v, probs): learn | fixed | auto (per block, try both from the same start and keep the lower loss).")
+    var operands: String = "auto"
 
     @Option(help: "Number of 64×64 LR calibration patches.")
     var patches: Int = 16
@@ -71,9 +74,10 @@ struct Refine: ParsableCommand {
         case "all": break
         case "activations": o.learnWeightBounds = false
         case "weights": o.learnActivationBounds = false
-        case "linear": o.learnOperandBounds = false
-        default: throw CLIError("--learn must be all, linear, activations or weights, got '\(learn)'")
+        default: throw CLIError("--learn must be all, activations or weights, got '\(learn)'")
         }
+        guard let op = OperandPolicy(rawValue: operands) else { throw CLIError("--operands must be learn, fixed or auto, got '\(operands)'") }
+        o.operands = op
         let identity: ModelIdentity
         let weights: [String: Tensor]
         do {

@@ -15,14 +15,21 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     public var finalLearningRateFraction: Double = 0.05
     public var learnActivationBounds = true
     public var learnWeightBounds = true
-    /// Also learn the bounds of the attention matmul operands (q, k, v, probs); false = Linear sites only.
-    public var learnOperandBounds = true
+    /// The attention matmul operands' bounds (q, k, v, probs): learned with the rest, kept fixed, or `auto`: per block
+    /// both are tried from the same start and the lower loss wins (the operands' STE gradient sums rounding noise over
+    /// the large spatial-attention tensors and can mislead; measured in docs/refinement.md).
+    public var operands: OperandPolicy = .auto
     /// Evaluate the loss on all patches every this many iterations (and after the last) and keep the best bounds seen;
     /// 0 = a third of `iterations`.
     public var checkEvery: Int = 0
     /// The quantizers' backward: 2DQuant/LSQ-style STE (default) or the exact a.e. derivative.
     public var gradient: FakeQuantGradient = .ste
     public init() {}
+}
+
+/// How block reconstruction treats the attention matmul-operand quantizers.
+public enum OperandPolicy: String, Sendable, Codable, CaseIterable {
+    case learn, fixed, auto
 }
 
 /// Per-block outcome of a reconstruction.
@@ -35,6 +42,8 @@ public struct BlockReconstructionStep: Sendable, Codable, Equatable {
     public var kept: Bool
     /// The iteration whose bounds were kept (0 = the start bounds).
     public var bestIteration: Int = 0
+    /// Whether the kept bounds came from the run that learned the operand bounds too ("learn") or not ("fixed").
+    public var operands: String = ""
     /// The per-iteration batch losses.
     public var trace: [Double]
     public var seconds: Double
@@ -86,9 +95,16 @@ public enum BlockReconstruction {
         for (bi, block) in student.blocks.enumerated() {
             let tb = Date()
             let prefix = block.prefix + "."
-            let learn = pq.all.filter {
+            let union = pq.all.filter {
                 $0.site.hasPrefix(prefix) && ($0.isWeight ? o.learnWeightBounds : o.learnActivationBounds)
-                    && (o.learnOperandBounds || !pq.operandSites.contains($0.site))
+            }
+            let linearOnly = union.filter { !pq.operandSites.contains($0.site) }
+            let hasOperands = linearOnly.count < union.count
+            let runs: [(String, [LearnableSiteQuantizer])]
+            switch o.operands {
+            case .learn: runs = [("learn", union)]
+            case .fixed: runs = [("fixed", linearOnly)]
+            case .auto: runs = hasOperands ? [("learn", union), ("fixed", linearOnly)] : [("learn", union)]
             }
             // FP targets.
             let yf = xf.indices.map { teacher.blocks[bi].forward(xf[$0], height: dims[$0].0, width: dims[$0].1).output }
@@ -105,11 +121,13 @@ public enum BlockReconstruction {
                 return (l, outs)
             }
             let (before, startOutputs) = evaluate()
-            let start = learn.map { ($0.lower, $0.upper) }
-            var best = (loss: before, bounds: start, outputs: startOutputs, iteration: 0)
+            let start = union.map { ($0.lower, $0.upper) }
+            var best = (loss: before, bounds: start, outputs: startOutputs, iteration: 0, variant: "")
             let checkEvery = o.checkEvery > 0 ? o.checkEvery : max(1, o.iterations / 3)
-            var trace: [Double] = []
-            if !learn.isEmpty {
+            var traces: [Double] = []
+            for (variant, learn) in runs where !learn.isEmpty {
+                for (q, b) in zip(union, start) { try q.setBounds(lower: b.0, upper: b.1) }
+                var trace: [Double] = []
                 // θ = bound / r0 per channel, so one learning rate fits every quantizer.
                 let ranges = learn.map { q in zip(q.lower, q.upper).map { Double($1 - $0) } }
                 var theta: [Double] = []
@@ -170,22 +188,25 @@ public enum BlockReconstruction {
                     if (it + 1) % checkEvery == 0 || it + 1 == o.iterations {
                         let (l, outs) = evaluate()
                         guard l.isFinite else { throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it + 1)") }
-                        if l < best.loss { best = (l, learn.map { ($0.lower, $0.upper) }, outs, it + 1) }
+                        if l < best.loss { best = (l, union.map { ($0.lower, $0.upper) }, outs, it + 1, variant) }
                     }
                 }
+                if traces.isEmpty || best.variant == variant { traces = trace }
             }
-            for (q, b) in zip(learn, best.bounds) { try q.setBounds(lower: b.0, upper: b.1) }
+            for (q, b) in zip(union, best.bounds) { try q.setBounds(lower: b.0, upper: b.1) }
             let after = best.loss, kept = best.iteration > 0
+            let trace = traces
             xq = best.outputs
             xf = yf
             let secs = Date().timeIntervalSince(tb)
             steps.append(BlockReconstructionStep(block: bi, lossBefore: before, lossAfter: after, kept: kept, bestIteration: best.iteration,
+                                                operands: best.variant,
                                                 trace: trace, seconds: secs))
             let elapsed = Date().timeIntervalSince(t0)
             let eta = elapsed / Double(bi + 1) * Double(blockCount - bi - 1)
             log?(String(format: "refine block %2d/%d: MSE %.4e → %.4e (%.1f%%, %@), %d quantizers, %.1f s, ETA %.0f s",
                         bi + 1, blockCount, before, after, before > 0 ? 100 * (after - before) / before : 0,
-                        kept ? "bounds of iteration \(best.iteration)" : "start bounds kept", learn.count, secs, eta))
+                        kept ? "bounds of iteration \(best.iteration), operands \(best.variant)" : "start bounds kept", union.count, secs, eta))
         }
 
         var out = plan
