@@ -47,6 +47,9 @@ let package = Package(
         .target(name: "ONNXExport", dependencies: ["HarmoQ", "SRIO", "SREngine", "SRCalibration"],
                 swiftSettings: optimizedInDebug),
 
+        /// `harmoq-backward-bench`: speed of the DAT-light backward vs the engine forward (release build).
+        .executableTarget(name: "harmoq-backward-bench", dependencies: ["SREngine", "SRIO"], swiftSettings: v5),
+
         // MARK: - Independent oracle (never imports the core)
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .target(name: "GSLOracle", dependencies: ["CGSL"], swiftSettings: v5),

@@ -37,23 +37,34 @@ func finiteDifferences(_ x: [Double], h: Double = 1e-5, indices: [Int]? = nil, _
 /// Σ a ⊙ b.
 func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 
-/// y = x + a·x² (elementwise, a = 0.1): a smooth stand-in for a fake quantizer, to test that every site's
-/// forward and backward are wired in the right place (a real quantizer's STE gradient cannot be checked by FD).
+/// y = x + c·x² (elementwise): a smooth stand-in for a fake quantizer, to test that every site's forward and
+/// backward are wired in the right place (a real quantizer's STE gradient cannot be checked by FD).
+/// c = a, or with `adaptive` c = a / min(1, max|x| of the first call) (fixed from then on), so sites with small
+/// values (L2-normalised q, k; probabilities) get a curvature of the same relative size as the others.
 final class SmoothSiteMap: DifferentiableSiteQuantizer {
     let a: Float
+    let adaptive: Bool
+    private(set) var c: Float? = nil
     var forwardCalls = 0, backwardCalls = 0
-    init(a: Float = 0.1) { self.a = a }
+    init(a: Float = 0.1, adaptive: Bool = false) { self.a = a; self.adaptive = adaptive; if !adaptive { c = a } }
     func quantize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         forwardCalls += 1
-        for i in 0..<(rows * cols) { let v = x[i]; y[i] = v + a * v * v }
+        if c == nil {
+            var m: Float = 0
+            for i in 0..<(rows * cols) { m = max(m, abs(x[i])) }
+            c = a / max(min(1, m), 1e-3)
+        }
+        let c = self.c!
+        for i in 0..<(rows * cols) { let v = x[i]; y[i] = v + c * v * v }
     }
     func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, gradInput dx: UnsafeMutablePointer<Float>,
                   rows: Int, cols: Int) {
         backwardCalls += 1
-        for i in 0..<(rows * cols) { dx[i] = dy[i] * (1 + 2 * a * x[i]) }
+        let c = self.c!
+        for i in 0..<(rows * cols) { dx[i] = dy[i] * (1 + 2 * c * x[i]) }
     }
     var map: WindowAttentionReference.Map {
-        let a = Double(self.a)
+        let a = Double(self.c ?? self.a)
         return .init(f: { $0 + a * $0 * $0 }, df: { 1 + 2 * a * $0 })
     }
 }
