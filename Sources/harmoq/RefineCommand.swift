@@ -46,11 +46,11 @@ struct Refine: ParsableCommand {
     @Option(help: "Which bounds to learn: all | activations | weights.")
     var learn: String = "all"
 
-    @Option(help: "Attention-operand bounds (q, k, v, probs): learn | fixed | auto (per block, try both from the same start and keep the lower loss).")
-    var operands: String = "auto"
+    @Option(help: "Attention-operand bounds (q, k, v, probs): learn | fixed | auto (per block, try both from the same start and keep the lower block loss).")
+    var operands: String = "learn"
 
     @Option(help: "Number of 64×64 LR calibration patches.")
-    var patches: Int = 16
+    var patches: Int = 8
 
     @Option(help: "Seed of the patch drawing.")
     var seed: UInt64 = 0
