@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import HarmoQ
 import SRCalibration
+import SREngine
+import SRIO
 
 /// `harmoq calibrate`: HarmoQ (paper-literal or corrected) or a baseline over every site of a model → QPARAMS.
 struct Calibrate: ParsableCommand {
@@ -108,8 +110,17 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Write the checkpoint <out>.partial (+ .json) after every N sites.")
     var checkpointEvery: Int = 1
 
+    @Option(help: "After calibrating, refine the plan at the output level: block (block reconstruction of every clipping bound with `harmoq refine`'s defaults; DAT-light; docs/refinement.md). The refined plan replaces the output.")
+    var refine: String?
+
     func run() throws {
-        if method == "2dquant" { return try runTwoDQuant() }
+        if let refine, refine != "block" {
+            throw CLIError("--refine must be block (whole-model distillation is not built yet), got '\(refine)'")
+        }
+        if method == "2dquant" {
+            guard refine == nil else { throw CLIError("--refine is not available with --method 2dquant (its DQC is already output-level)") }
+            return try runTwoDQuant()
+        }
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         let m = try CalibrationCLI.method(name: method, percentile: percentile, oneDirection: oneDirection, ablate: ablate,
                                           projection: projection, projectionAxis: projectionAxis, srcRegressor: srcRegressor,
@@ -136,6 +147,15 @@ struct Calibrate: ParsableCommand {
         } catch let e as QuantError { throw CLIError(e.description) }
         let mem = outcome.peakMemoryMiB.map { String(format: ", peak memory %.0f MiB", $0) } ?? ""
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s%@", out, outcome.qparams.sites.count, outcome.seconds, mem))
+        if refine != nil {
+            do {
+                let weights = try ModelLoader.readStateDict(path: model)
+                let p = try CalibrationPatches.draw(count: patches, scale: outcome.qparams.scale, seed: seed, sources: srcs)
+                let r = try BlockReconstruction.refine(plan: outcome.qparams, weights: weights, patches: p.lr) { CalibrationCLI.stderr($0) }
+                try r.qparams.write(to: out)
+                CalibrationCLI.stderr(String(format: "refined %@ (+ .json): block reconstruction, %.1f s", out, r.seconds))
+            } catch let e as QuantError { throw CLIError(e.description) } catch let e as IOError { throw CLIError(e.message) }
+        }
         if let report {
             let obj: [String: Any] = ["qparams": out, "method": m.name, "bits": bits, "seconds": outcome.seconds,
                                       "peakMemoryMiB": outcome.peakMemoryMiB ?? NSNull(), "patches": patches, "sites": outcome.qparams.sites.count]
