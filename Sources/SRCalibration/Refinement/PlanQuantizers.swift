@@ -15,8 +15,8 @@ struct PlanQuantizers {
     let operandSites: Set<String>
 
     var siteQuantizers: SiteQuantizers {
-        SiteQuantizers(activation: activation.mapValues { $0 as DifferentiableSiteQuantizer },
-                       weight: weight.mapValues { $0 as DifferentiableSiteQuantizer })
+        SiteQuantizers(activation: activation.mapValues { $0.fake as DifferentiableSiteQuantizer },
+                       weight: weight.mapValues { $0.fake as DifferentiableSiteQuantizer })
     }
 
     /// Every learnable quantizer, sorted by (site, weight last) so the optimiser's parameter order is fixed.
