@@ -79,14 +79,12 @@ public enum BlockReconstruction {
         let student = try DATLightBackward(weights: pq.weights, scale: plan.scale, quantizers: pq.siteQuantizers)
         let grads = student.makeGradients()
 
-        // Input of block 0 (conv_first + before_RG: no quantized site) from the engine's stage sink.
-        let engine = try DATLight(weights: weights, scale: plan.scale)
+        // Input of block 0 (conv_first + before_RG: no quantized site, the same for teacher and student).
         var xf: [[Float]] = [], dims: [(Int, Int)] = []
         for p in patches {
-            var t0s: [Float] = []
-            _ = try engine.forward(p, stages: { name, t in if name == "before_RG" { t0s = t.data } })
-            xf.append(t0s)
-            dims.append((p.shape[2], p.shape[3]))
+            let e = try teacher.blockInput(p)
+            xf.append(e.tokens)
+            dims.append((e.height, e.width))
         }
         var xq = xf
 

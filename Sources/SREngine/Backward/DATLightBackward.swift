@@ -60,17 +60,30 @@ public final class DATLightBackward {
         init(height: Int, width: Int) { self.height = height; self.width = width }
     }
 
+    /// The input of block 0 (L × 60 tokens) for a (1, 3, H, W) input: (x − mean) → conv_first → before_RG. No site
+    /// is quantized there, so it is the same for the FP and any quantized model.
+    public func blockInput(_ input: Tensor) throws -> (tokens: [Float], height: Int, width: Int) {
+        let (h, w) = try DATLight.checkInput(input)
+        return (embed(input.data, height: h, width: w).tokens, h, w)
+    }
+
+    /// (x − mean) channels-last, conv_first's output and before_RG's tokens.
+    private func embed(_ data: [Float], height h: Int, width w: Int) -> (x: [Float], feat0: [Float], tokens: [Float]) {
+        let L = h * w
+        var x = [Float](repeating: 0, count: L * 3)
+        for c in 0..<3 { for l in 0..<L { x[l * 3 + c] = data[c * L + l] - DATLight.mean[c] } }
+        let feat0 = convFirst.apply(x, height: h, width: w)
+        return (x, feat0, beforeRG.apply(feat0))
+    }
+
     /// Forward of a (1, 3, H, W) input; `tape.output` equals `DATLight.forward` for FP (no quantizers).
     public func forward(_ input: Tensor, retention: Retention = .all) throws -> Tape {
         let (h, w) = try DATLight.checkInput(input)
         let L = h * w, C = dim
         let t = Tape(height: h, width: w)
-        var x = [Float](repeating: 0, count: L * 3)
-        for c in 0..<3 { for l in 0..<L { x[l * 3 + c] = input.data[c * L + l] - DATLight.mean[c] } }
-        t.x = x
-        t.feat0 = convFirst.apply(x, height: h, width: w)
-        var tokens = beforeRG.apply(t.feat0)
-        t.tokens0 = tokens
+        let e = embed(input.data, height: h, width: w)
+        t.x = e.x; t.feat0 = e.feat0; t.tokens0 = e.tokens
+        var tokens = e.tokens
         for b in blocks {
             let cache = b.forward(tokens, height: h, width: w, quantizers: quantizers)
             t.blockInputs.append(retention == .all ? [] : tokens)
