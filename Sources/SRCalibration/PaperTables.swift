@@ -50,23 +50,27 @@ public enum PaperTables {
         public var calibrationPeakMiB: Double? = nil
     }
 
+    /// The registered method `name` (`MethodRegistry`) with this run's budget and seed, and the ablation / projection
+    /// of Tables 2 and 3.
     public static func method(_ name: String, spec: Spec, ablate: (src: Bool, hso: Bool, abr: Bool) = (true, true, true),
                               projection: ProjectionKind? = nil) throws -> CalibrationMethod {
-        switch name {
-        case "minmax": return .minMax
-        case "percentile": return .percentile(99.99)
-        case "dobi": return .dobi(oneDirection: false)
-        case "mse": return .mseSearch
-        case "2dquant-scheme": return .twoDQuantScheme
-        case "harmoq", "harmoq-literal":
-            var c = name == "harmoq" ? HarmoQConfig.corrected() : HarmoQConfig.paperLiteral()
-            c.iterations = spec.iterations; c.warmupIterations = Swift.min(300, spec.iterations / 10)
-            c.refinementRows = spec.refinementRows; c.seed = spec.seed
-            c.useSRC = ablate.src; c.useHSO = ablate.hso; c.useABR = ablate.abr
-            if let p = projection { c.projection = p }
-            return .harmoq(c)
-        default: throw QuantError("unknown method '\(name)'")
-        }
+        var st = MethodSettings()
+        st.iterations = spec.iterations
+        st.refinementRows = spec.refinementRows
+        st.seed = spec.seed
+        if !ablate.src { st.disabled.insert(.src) }
+        if !ablate.hso { st.disabled.insert(.hso) }
+        if !ablate.abr { st.disabled.insert(.abr) }
+        st.projection = projection
+        return try MethodRegistry.method(name, st)
+    }
+
+    /// The JSON file `harmoq tables` writes beside the Markdown (and `--render` reads back).
+    public struct Document: Codable, Sendable {
+        public var command: String
+        public var spec: Spec
+        public var cells: [Cell]
+        public init(command: String, spec: Spec, cells: [Cell]) { self.command = command; self.spec = spec; self.cells = cells }
     }
 
     /// Runs every requested table; `log` gets one progress line per cell.

@@ -26,8 +26,8 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Model weights (.safetensors or .pth): DAT-light or SwinIR-light.")
     var model: String
 
-    @Option(help: "harmoq (corrected variant) | harmoq-literal (formulas as printed) | minmax | percentile | dobi | mse | 2dquant-scheme (per-tensor affine MinMax) | 2dquant (official 2DQuant: DOBI + DQC output-level training of all bounds, docs/2dquant.md).")
-    var method: String = "harmoq"
+    @Option(help: ArgumentHelp("Calibration method: " + MethodName.help + ".", valueName: "name"))
+    var method: MethodName = MethodName("harmoq")
 
     @Option(help: "Bit widths as wNaM, e.g. w4a4, w3a3, w2a2, w8a8; 32 leaves a side in float (w4a32 = weights only; baselines only).")
     var bits: String = "w4a4"
@@ -35,14 +35,14 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Comma-separated HarmoQ steps to switch off: src, hso, abr (Table 2 ablation).")
     var ablate: String = ""
 
-    @Option(help: "SRC projection H: identity | laplacian | sobel | dct | learned | random (default: identity for harmoq, laplacian for harmoq-literal).")
-    var projection: String?
+    @Option(help: "SRC projection H (default: identity for harmoq, laplacian for harmoq-literal).")
+    var projection: ProjectionKind?
 
     @Option(help: "Axis H acts on: tokens (spatial filter on the token grid) | channels (default: tokens for harmoq, channels for harmoq-literal).")
-    var projectionAxis: String?
+    var projectionAxis: ProjectionAxis?
 
-    @Option(help: "SRC regressor: fp (objective (3) as printed) | quantized (deployment-consistent; harmoq default).")
-    var srcRegressor: String?
+    @Option(help: "SRC regressor: fp (objective (3) as printed) | quantized (deployment-consistent; harmoq default; default fp for harmoq-literal).")
+    var srcRegressor: SRCRegressor?
 
     @Option(help: "λ of SRC (paper: 1e-2).")
     var lambda: Double = 1e-2
@@ -54,13 +54,13 @@ struct Calibrate: ParsableCommand {
     var refinementRows: Int = 1024
 
     @Option(help: "ABR gradient: ste (paper) | exact (a.e. derivative of the real quantizer).")
-    var gradient: String = "ste"
+    var gradient: GradientMode = .ste
 
     @Flag(help: "ABR: roll back and halve the learning rate whenever the loss rises (the paper's rule applied to every increase).")
     var abrRollback = false
 
     @Option(help: "HarmoQ activation quantizer (per tensor): symmetric (paper) | affine (all 2^b levels on one-sided inputs such as post-GELU activations and softmax probabilities; linear and matmul-operand sites). Default: affine for harmoq (corrected), symmetric for harmoq-literal.")
-    var activationScheme: String?
+    var activationScheme: QuantScheme?
 
     @Option(help: "Percentile p for --method percentile (upper/lower p-th percentiles).")
     var percentile: Double = 99.99
@@ -74,11 +74,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Seed for patch drawing and every random choice of the calibration.")
     var seed: UInt64 = 0
 
-    @Option(help: "Folder of ../shared (developers' data: the default calibration sources DIV2K-calib and T91).")
-    var shared: String = "../shared"
-
-    @Option(help: "Comma-separated folders of calibration images (.png/.bmp; never a test set: Set5/Set14 and other benchmark sets are refused). Default: <shared>/data/DIV2K-calib,<shared>/data/train/T91 when ../shared is there, else .cache/calib-images (three CC0 images; `make fetch-images` fetches them).")
-    var sources: String?
+    @OptionGroup var data: CalibrationSourceOptions
 
     @Flag(help: "Calibrate every site on FP inputs instead of the already-quantized prefix.")
     var fpInputs = false
@@ -111,27 +107,21 @@ struct Calibrate: ParsableCommand {
     var checkpointEvery: Int = 1
 
     @Option(help: "After calibrating, refine the plan at the output level: block (block reconstruction of every clipping bound with `harmoq refine`'s defaults; DAT-light; docs/refinement.md). The refined plan replaces the output.")
-    var refine: String?
+    var refine: RefinementMode?
 
     func run() throws {
-        if let refine, refine != "block" {
-            throw CLIError("--refine must be block (whole-model distillation is not built yet), got '\(refine)'")
-        }
-        if method == "2dquant" {
+        if method.registered.kind == .outputLevel {
             guard refine == nil else { throw CLIError("--refine is not available with --method 2dquant (its DQC is already output-level)") }
             return try runTwoDQuant()
         }
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
-        let m = try CalibrationCLI.method(name: method, percentile: percentile, oneDirection: oneDirection, ablate: ablate,
-                                          projection: projection, projectionAxis: projectionAxis, srcRegressor: srcRegressor,
-                                          lambda: lambda, iterations: iterations, refinementRows: refinementRows, gradient: gradient,
-                                          abrRollback: abrRollback, activationScheme: activationScheme, seed: seed)
+        let m = try CalibrationCLI.method(method.registered, settings: try settings())
         var options = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
         options.fpInputs = fpInputs
         options.seed = seed
         options.siteLimit = siteLimit
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
-        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "calibrate")
+        let srcs = try data.resolve(command: "calibrate")
         var req = CalibrationRun.Request(modelPath: model, options: options, sources: srcs, toolVersion: HarmoqVersion.string)
         req.patchCount = patches
         req.patchSeed = seed
@@ -157,22 +147,45 @@ struct Calibrate: ParsableCommand {
             } catch let e as QuantError { throw CLIError(e.description) } catch let e as IOError { throw CLIError(e.message) }
         }
         if let report {
-            let obj: [String: Any] = ["qparams": out, "method": m.name, "bits": bits, "seconds": outcome.seconds,
-                                      "peakMemoryMiB": outcome.peakMemoryMiB ?? NSNull(), "patches": patches, "sites": outcome.qparams.sites.count]
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: report))
+            var r = CalibrationReport(qparams: out, method: m.name, bits: bits, seconds: outcome.seconds,
+                                      peakMemoryMiB: outcome.peakMemoryMiB, patches: patches, sites: outcome.qparams.sites.count)
+            r.refine = refine?.rawValue
+            try r.write(to: report)
         }
     }
 }
 
 extension Calibrate {
+    /// The method settings from the flags (the registry applies the ones the chosen method reads).
+    func settings() throws -> MethodSettings {
+        var st = MethodSettings()
+        st.percentile = percentile
+        st.oneDirection = oneDirection
+        for step in ablate.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !step.isEmpty {
+            guard let k = MethodSettings.Step(rawValue: step) else { throw CLIError("--ablate: unknown step '\(step)' (use src, hso, abr)") }
+            st.disabled.insert(k)
+        }
+        st.projection = projection
+        st.projectionAxis = projectionAxis
+        st.srcRegressor = srcRegressor
+        st.lambda = lambda
+        guard iterations >= 0 else { throw CLIError("--iterations must be ≥ 0, got \(iterations)") }
+        st.iterations = iterations
+        st.refinementRows = refinementRows
+        st.gradient = gradient
+        st.abrRollback = abrRollback
+        st.activationScheme = activationScheme
+        st.seed = seed
+        return st
+    }
+
     /// `--method 2dquant`: DOBI + DQC (`DQCTrainer`), same bits for weights and activations.
     func runTwoDQuant() throws {
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         guard wb == ab, wb <= 16 else { throw CLIError("--method 2dquant quantizes weights and activations with the same bits (w4a4, w3a3, w2a2), got \(bits)") }
         var o = DQCTrainer.Options()
         o.bits = wb; o.dobiPatches = dobiPatches; o.iterations = dqcIterations; o.batch = batch; o.lr = lr; o.seed = seed
-        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "calibrate")
+        let srcs = try data.resolve(command: "calibrate")
         let outcome: DQCTrainer.Outcome
         do {
             outcome = try DQCTrainer.run(modelPath: model, sources: srcs, options: o, toolVersion: HarmoqVersion.string) { CalibrationCLI.stderr($0) }
@@ -180,10 +193,10 @@ extension Calibrate {
         try outcome.qparams.write(to: out)
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s", out, outcome.qparams.sites.count, outcome.seconds))
         if let report {
-            let obj: [String: Any] = ["qparams": out, "method": "2dquant", "bits": bits, "seconds": outcome.seconds,
-                                      "dobiPatches": dobiPatches, "dqcIterations": dqcIterations, "batch": batch, "losses": outcome.losses]
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: report))
+            var r = CalibrationReport(qparams: out, method: "2dquant", bits: bits, seconds: outcome.seconds,
+                                      peakMemoryMiB: ProcessMemory.peakResidentMiB(), patches: dobiPatches, sites: outcome.qparams.sites.count)
+            r.dobiPatches = dobiPatches; r.dqcIterations = dqcIterations; r.batch = batch; r.losses = outcome.losses
+            try r.write(to: report)
         }
     }
 }
@@ -218,55 +231,9 @@ enum CalibrationCLI {
         return (w, x)
     }
 
-    static func method(name: String, percentile: Double = 99.99, oneDirection: Bool = false, ablate: String = "",
-                       projection: String? = nil, projectionAxis: String? = nil, srcRegressor: String? = nil,
-                       lambda: Double = 1e-2, iterations: Int = 3000, refinementRows: Int = 1024, gradient: String = "ste",
-                       abrRollback: Bool = false, activationScheme: String? = nil, seed: UInt64 = 0) throws -> CalibrationMethod {
-        switch name {
-        case "minmax": return .minMax
-        case "percentile": return .percentile(percentile)
-        case "dobi": return .dobi(oneDirection: oneDirection)
-        case "mse": return .mseSearch
-        case "2dquant-scheme": return .twoDQuantScheme
-        case "harmoq", "harmoq-literal":
-            var c = name == "harmoq" ? HarmoQConfig.corrected() : HarmoQConfig.paperLiteral()
-            for step in ablate.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !step.isEmpty {
-                switch step {
-                case "src": c.useSRC = false
-                case "hso": c.useHSO = false
-                case "abr": c.useABR = false
-                default: throw CLIError("--ablate: unknown step '\(step)' (use src, hso, abr)")
-                }
-            }
-            if let p = projection {
-                guard let k = ProjectionKind(rawValue: p) else { throw CLIError("--projection must be one of \(ProjectionKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(p)'") }
-                c.projection = k
-            }
-            if let a = projectionAxis {
-                guard let k = ProjectionAxis(rawValue: a) else { throw CLIError("--projection-axis must be tokens or channels, got '\(a)'") }
-                c.projectionAxis = k
-            }
-            if let r = srcRegressor {
-                switch r { case "fp": c.srcRegressor = .fullPrecision; case "quantized": c.srcRegressor = .quantized
-                default: throw CLIError("--src-regressor must be fp or quantized, got '\(r)'") }
-            }
-            guard let g = GradientMode(rawValue: gradient) else { throw CLIError("--gradient must be ste or exact, got '\(gradient)'") }
-            c.gradientMode = g
-            c.lambda = lambda
-            guard iterations >= 0 else { throw CLIError("--iterations must be ≥ 0, got \(iterations)") }
-            c.iterations = iterations
-            c.warmupIterations = Swift.min(300, iterations / 10)
-            c.refinementRows = refinementRows
-            if abrRollback { c.rollbackOnIncrease = true }
-            if let a = activationScheme {
-                guard let k = QuantScheme(rawValue: a) else { throw CLIError("--activation-scheme must be symmetric or affine, got '\(a)'") }
-                c.activationScheme = k == .symmetric ? nil : k
-            }
-            c.seed = seed
-            do { try c.validate() } catch let e as QuantError { throw CLIError(e.description) }
-            return .harmoq(c)
-        default:
-            throw CLIError("--method must be harmoq, harmoq-literal, minmax, percentile, dobi, mse, 2dquant-scheme or 2dquant, got '\(name)'")
-        }
+    /// The registered per-layer method with `settings`; a setting the method rejects becomes a CLI error.
+    static func method(_ m: RegisteredMethod, settings: MethodSettings) throws -> CalibrationMethod {
+        do { return try m.method(settings) } catch let e as QuantError { throw CLIError(e.description) }
     }
+
 }

@@ -39,11 +39,7 @@ struct ExportOnnx: ParsableCommand {
     @Option(help: "Rows (tokens) kept per site, evenly spaced over the captured rows; 0 keeps all.")
     var rows: Int = 1024
 
-    @Option(help: "Folder of ../shared (for the default patch sources DIV2K-calib and T91).")
-    var shared: String = "../shared"
-
-    @Option(help: "Comma-separated image folders for the capture patches (default: <shared>/data/DIV2K-calib,<shared>/data/train/T91, else .cache/calib-images from `make fetch-images`). Benchmark sets are refused.")
-    var sources: String?
+    @OptionGroup var data: CalibrationSourceOptions
 
     @OptionGroup var binding: ModelBindingOptions
 
@@ -55,7 +51,7 @@ struct ExportOnnx: ParsableCommand {
         }
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         guard rows >= 0 else { throw CLIError("--rows must be ≥ 0 (0 keeps all), got \(rows)") }
-        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "export-onnx")
+        let srcs = try data.resolve(command: "export-onnx")
         var req = SiteExport.Request(modelPath: model, quantPath: quant, outDir: out, siteLimit: limit, sources: srcs,
                                      toolVersion: HarmoqVersion.string)
         req.patchCount = patches

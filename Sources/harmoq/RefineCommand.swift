@@ -4,6 +4,12 @@ import SRCalibration
 import SREngine
 import SRIO
 
+/// `--mode` of `harmoq refine` and `--refine` of `harmoq calibrate` (whole-model distillation is not built yet).
+enum RefinementMode: String, CaseIterable, ExpressibleByArgument { case block }
+
+/// `harmoq refine --learn`: which clipping bounds Adam learns.
+enum LearnedBounds: String, CaseIterable, ExpressibleByArgument { case all, activations, weights }
+
 /// `harmoq refine`: output-level refinement of an existing QPARAMS plan (any method) → a new QPARAMS.
 struct Refine: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +35,7 @@ struct Refine: ParsableCommand {
     var out: String
 
     @Option(help: "Refinement: block (block-wise reconstruction of the bounds).")
-    var mode: String = "block"
+    var mode: RefinementMode = .block
 
     @Option(help: "Adam iterations per transformer block.")
     var iterations: Int = BlockReconstructionOptions().iterations
@@ -41,13 +47,13 @@ struct Refine: ParsableCommand {
     var lr: Double = BlockReconstructionOptions().learningRate
 
     @Option(help: "Bound gradient: ste (2DQuant/LSQ-style) | exact (a.e. derivative of the real quantizer).")
-    var gradient: String = "ste"
+    var gradient: FakeQuantGradient = .ste
 
     @Option(help: "Which bounds to learn: all | activations | weights.")
-    var learn: String = "all"
+    var learn: LearnedBounds = .all
 
     @Option(help: "Attention-operand bounds (q, k, v, probs): learn | fixed | auto (per block, try both from the same start and keep the lower block loss).")
-    var operands: String = "learn"
+    var operands: OperandPolicy = .learn
 
     @Option(help: "Number of 64×64 LR calibration patches.")
     var patches: Int = 8
@@ -55,29 +61,21 @@ struct Refine: ParsableCommand {
     @Option(help: "Seed of the patch drawing.")
     var seed: UInt64 = 0
 
-    @Option(help: "Folder of ../shared (developers' data: the default calibration sources DIV2K-calib and T91).")
-    var shared: String = "../shared"
-
-    @Option(help: "Comma-separated folders of calibration images (never a test set). Default: as `harmoq calibrate`.")
-    var sources: String?
+    @OptionGroup var data: CalibrationSourceOptions
 
     @OptionGroup var binding: ModelBindingOptions
 
     func run() throws {
-        guard mode == "block" else { throw CLIError("--mode must be block (model-level distillation is not built yet), got '\(mode)'") }
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         var o = BlockReconstructionOptions()
         o.iterations = iterations; o.batch = batch; o.learningRate = lr
-        guard let g = FakeQuantGradient(rawValue: gradient) else { throw CLIError("--gradient must be ste or exact, got '\(gradient)'") }
-        o.gradient = g
+        o.gradient = gradient
         switch learn {
-        case "all": break
-        case "activations": o.learnWeightBounds = false
-        case "weights": o.learnActivationBounds = false
-        default: throw CLIError("--learn must be all, activations or weights, got '\(learn)'")
+        case .all: break
+        case .activations: o.learnWeightBounds = false
+        case .weights: o.learnActivationBounds = false
         }
-        guard let op = OperandPolicy(rawValue: operands) else { throw CLIError("--operands must be learn, fixed or auto, got '\(operands)'") }
-        o.operands = op
+        o.operands = operands
         let identity: ModelIdentity
         let weights: [String: Tensor]
         do {
@@ -85,7 +83,7 @@ struct Refine: ParsableCommand {
             weights = try ModelLoader.readStateDict(path: model)
         } catch { throw CLIError("harmoq refine: \(error)") }
         let plan = try binding.read(quant, for: identity, command: "refine")
-        let srcs = try sources.map { $0.split(separator: ",").map(String.init) } ?? CalibrationCLI.defaultSources(shared: shared, command: "refine")
+        let srcs = try data.resolve(command: "refine")
         let outcome: BlockReconstruction.Outcome
         do {
             let p = try CalibrationPatches.draw(count: patches, scale: plan.scale, seed: seed, sources: srcs)

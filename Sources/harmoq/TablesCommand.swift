@@ -65,7 +65,7 @@ struct Tables: ParsableCommand {
             }
             return
         }
-        struct Doc: Codable { let command: String; let spec: PaperTables.Spec; let cells: [PaperTables.Cell] }
+        typealias Doc = PaperTables.Document
         if let render {
             let doc: Doc
             do { doc = try JSONDecoder().decode(Doc.self, from: Data(contentsOf: URL(fileURLWithPath: render))) }

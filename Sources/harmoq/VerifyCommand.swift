@@ -14,7 +14,7 @@ struct Verify: ParsableCommand {
     var claim: String = "all"
 
     @Option(help: "Problem size: ci (about a minute for all) or full.")
-    var size: String = "ci"
+    var size: CheckSize = .ci
 
     @Option(help: "Seed of every synthetic case (decimal or 0x-hex).")
     var seed: String = "0x2A"
@@ -32,7 +32,7 @@ struct Verify: ParsableCommand {
     var svg: String?
 
     func run() throws {
-        guard let sz = CheckSize(rawValue: size) else { throw CLIError("harmoq verify: --size must be ci or full, got \(size)") }
+        let sz = size
         let s = seed.lowercased()
         guard let sd = s.hasPrefix("0x") ? UInt64(s.dropFirst(2), radix: 16) : UInt64(s) else {
             throw CLIError("harmoq verify: --seed must be an unsigned integer, got \(seed)")
