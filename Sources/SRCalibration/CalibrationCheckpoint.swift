@@ -109,13 +109,9 @@ public enum CalibrationCheckpoint {
     }
 
     static func write(_ sites: [SiteQuantization], request r: CalibrationRun.Request, settings: [String: String], to p: String) throws {
-        var config: HarmoQConfig?
-        if case .harmoq(let c) = r.options.method { config = c }
-        let q = QParams(toolVersion: r.toolVersion, model: (r.modelPath as NSString).lastPathComponent,
-                        architecture: "partial checkpoint", scale: 0, method: r.options.method.name,
-                        weightBits: r.options.weightBits, activationBits: r.options.activationBits, seed: r.options.seed,
-                        inputs: r.options.fpInputs ? "fp" : "quantized-prefix", patchCount: r.patchCount, patchSources: [],
-                        notes: [settingsNote + encode(settings)], config: config, sites: sites)
+        let q = QParams(calibrated: r.options, modelPath: r.modelPath, architecture: "partial checkpoint", scale: 0,
+                        toolVersion: r.toolVersion, patchCount: r.patchCount, patchSources: [],
+                        notes: [settingsNote + encode(settings)], sites: sites)
         try q.write(to: p)
     }
 

@@ -37,16 +37,12 @@ public enum CalibrationRun {
              "the paper's 1000-image calibration set is not available here")
         let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: r.options,
                                                    resume: r.resume, onSite: r.onSite) { p in log?(p.line) }
-        var config: HarmoQConfig?
-        if case .harmoq(let c) = r.options.method { config = c }
         var notes = ["calibration patches: \(r.patchCount) LR 64×64 crops drawn with seed \(r.patchSeed); the paper used 1000 DIV2K images"]
         if r.options.fpInputs { notes.append("every site calibrated on FP inputs") }
-        var qp = QParams(toolVersion: r.toolVersion, model: (r.modelPath as NSString).lastPathComponent,
-                         architecture: probe.architecture.rawValue, scale: probe.scale, method: r.options.method.name,
-                         weightBits: r.options.weightBits, activationBits: r.options.activationBits, seed: r.options.seed,
-                         inputs: r.options.fpInputs ? "fp" : "quantized-prefix", patchCount: r.patchCount,
+        var qp = QParams(calibrated: r.options, modelPath: r.modelPath, architecture: probe.architecture.rawValue,
+                         scale: probe.scale, toolVersion: r.toolVersion, patchCount: r.patchCount,
                          patchSources: patches.origins.map { "\(($0.source as NSString).lastPathComponent)@\($0.x),\($0.y)" },
-                         notes: notes, config: config, sites: sites)
+                         notes: notes, sites: sites)
         qp.modelFingerprint = ModelFingerprint.of(weights)
         return Outcome(qparams: qp, seconds: Date().timeIntervalSince(t0), peakMemoryMiB: ProcessMemory.peakResidentMiB())
     }

@@ -8,15 +8,14 @@ import HarmoQ
 enum OperandCalibration {
     static func bounds(method: CalibrationMethod, bits: Int, sample: [Float], exactMin: Float, exactMax: Float,
                        rounding: Rounding) throws -> (lower: Float, upper: Float, scheme: QuantScheme) {
-        let absMax = Swift.max(abs(exactMin), abs(exactMax))
-        let sym: (Float, Float) = absMax > 0 ? (-absMax, absMax) : (-0.005, 0.005)
-        func symmetrise(_ b: (Float, Float)) -> (Float, Float) { let a = Swift.max(abs(b.0), abs(b.1)); return a > 0 ? (-a, a) : (-0.005, 0.005) }
+        let sym = Observer.symmetrise((exactMin, exactMax))
+        let exact = Observer.widen(exactMin, exactMax)
         switch method {
         case .minMax: return (sym.0, sym.1, .symmetric)
         case .harmoq(let c) where c.variant == .paperLiteral: return (sym.0, sym.1, .symmetric)
-        case .percentile(let p): let b = symmetrise(try Observer.percentile(sample, p)); return (b.0, b.1, .symmetric)
+        case .percentile(let p): let b = Observer.symmetrise(try Observer.percentile(sample, p)); return (b.0, b.1, .symmetric)
         case .harmoq(let c) where c.activationScheme == .affine:
-            guard exactMin < exactMax else { return (exactMin - 0.005, exactMax + 0.005, .affine) }
+            guard exactMin < exactMax else { return (exact.0, exact.1, .affine) }
             let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .affine, rounding: rounding)
             return (b.0, b.1, .affine)
         case .mseSearch, .harmoq:
@@ -26,7 +25,7 @@ enum OperandCalibration {
             let b = try Observer.dobi(sample + [exactMin, exactMax], bits: bits, scheme: .affine, oneDirection: one, rounding: rounding)
             return (b.0, b.1, .affine)
         case .twoDQuantScheme:
-            return exactMin < exactMax ? (exactMin, exactMax, .affine) : (exactMin - 0.005, exactMax + 0.005, .affine)
+            return (exact.0, exact.1, .affine)
         }
     }
 }

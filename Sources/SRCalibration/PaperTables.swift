@@ -80,6 +80,7 @@ public enum PaperTables {
         for scale in spec.scales {
             let modelPath = shared + "/models/dat-light-x\(scale).safetensors"
             let weights = try ModelLoader.readStateDict(path: modelPath)
+            let fingerprint = ModelFingerprint.of(weights)
             let patches = try CalibrationPatches.draw(count: spec.patches, scale: scale, seed: spec.seed,
                                                       sources: [shared + "/data/DIV2K-calib", shared + "/data/train/T91"])
             let sets = try spec.sets.map { try BenchmarkSet.load(dir: shared + "/data/" + $0, scale: scale) }
@@ -101,11 +102,9 @@ public enum PaperTables {
                 var o = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
                 o.seed = spec.seed
                 let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
-                var cfg: HarmoQConfig?
-                if case .harmoq(let c) = m { cfg = c }
-                let qp = QParams(toolVersion: "tables", model: (modelPath as NSString).lastPathComponent, architecture: model.architecture.rawValue,
-                                 scale: scale, method: m.name, weightBits: wb, activationBits: ab, seed: spec.seed, inputs: "quantized-prefix",
-                                 patchCount: spec.patches, patchSources: [], notes: [], config: cfg, sites: sites)
+                var qp = QParams(calibrated: o, modelPath: modelPath, architecture: model.architecture.rawValue, scale: scale,
+                                 toolVersion: "tables", patchCount: spec.patches, patchSources: [], notes: [], sites: sites)
+                qp.modelFingerprint = fingerprint
                 return (qp, Date().timeIntervalSince(t0), peakIsPerCell ? ProcessMemory.peakResidentMiB() : nil)
             }
             if spec.tables.contains("1") || spec.tables.contains("O1") { try evaluate("1", "FP (DAT-light)", "32", nil, 0) }

@@ -14,14 +14,13 @@ public enum BaselineCalibration {
         var al: Float = 0, au: Float = 0
         var wScheme = QuantScheme.symmetric, aScheme = QuantScheme.symmetric
         var granularity = "perChannel"
-        func symmetric(_ b: (Float, Float)) -> (Float, Float) { let a = Swift.max(abs(b.0), abs(b.1)); return a > 0 ? (-a, a) : (-0.005, 0.005) }
         switch method {
         case .minMax, .harmoq:
             for i in 0..<m { (wl[i], wu[i]) = try Observer.absMax(row(i)) }
             (al, au) = try Observer.absMax(p.samples)
         case .percentile(let pc):
             for i in 0..<m { (wl[i], wu[i]) = try Observer.absMax(row(i)) }
-            (al, au) = symmetric(try Observer.percentile(xObs, pc))
+            (al, au) = Observer.symmetrise(try Observer.percentile(xObs, pc))
         case .mseSearch:
             for i in 0..<m { (wl[i], wu[i]) = try Observer.mseSearch(row(i), bits: weightBits, scheme: .symmetric, rounding: rounding) }
             (al, au) = try Observer.mseSearch(xObs, bits: activationBits, scheme: .symmetric, rounding: rounding)

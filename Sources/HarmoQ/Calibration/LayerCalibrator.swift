@@ -86,8 +86,7 @@ public enum LayerCalibrator {
 
     /// MinMax bounds for an affine activation quantizer, widened when the input is constant so that α < β.
     static func activationMinMax(_ xs: [Float]) throws -> (Float, Float) {
-        let (lo, hi) = try Observer.minMax(xs)
-        return lo < hi ? (lo, hi) : (lo - 0.005, hi + 0.005)
+        try Observer.minMax(xs)
     }
 
     static func reestimateWeightBounds(_ q: inout LayerQuantization) throws {

@@ -9,8 +9,15 @@ public enum Observer {
         try Quantizer.validate(x, what: what)
     }
 
-    static func widen(_ lo: Float, _ hi: Float) -> (Float, Float) {
+    /// The one rule for a degenerate range: (lo, hi) when lo < hi, else widened to [lo − 0.005, hi + 0.005].
+    public static func widen(_ lo: Float, _ hi: Float) -> (Float, Float) {
         lo < hi ? (lo, hi) : (lo - 0.005, hi + 0.005)
+    }
+
+    /// Symmetric bounds (−a, a) with a = max(|lo|, |hi|); (−0.005, 0.005) when a = 0.
+    public static func symmetrise(_ b: (Float, Float)) -> (Float, Float) {
+        let a = Swift.max(abs(b.0), abs(b.1))
+        return a > 0 ? (-a, a) : (-0.005, 0.005)
     }
 
     /// (min x, max x).
@@ -25,8 +32,8 @@ public enum Observer {
     /// Symmetric MinMax: (−max|x|, max|x|).
     public static func absMax(_ x: [Float]) throws -> (Float, Float) {
         let (lo, hi) = try minMax(x)
-        let m = ShippedMutant.active == .observerAbsMaxUsesSmaller ? Swift.min(abs(lo), abs(hi)) : Swift.max(abs(lo), abs(hi))
-        return m > 0 ? (-m, m) : (-0.005, 0.005)
+        if ShippedMutant.active == .observerAbsMaxUsesSmaller { let m = Swift.min(abs(lo), abs(hi)); return symmetrise((m, m)) }
+        return symmetrise((lo, hi))
     }
 
     /// Lower and upper percentiles: the `100−p`-th and `p`-th percentile (p in (50, 100], e.g. 99.99),
