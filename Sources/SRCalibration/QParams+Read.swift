@@ -57,9 +57,12 @@ extension QParams {
                     throw QuantError("QPARAMS '\(t.path)': site \(s.name): tensor '\(s.name).weight' has shape \(w.shape), expected m×d")
                 }
                 let m = w.shape[0], d = w.shape[1]
+                guard let granularity = WeightGranularity(rawValue: wq.granularity) else {
+                    throw QuantError("QPARAMS '\(t.path)': site \(s.name): weight granularity '\(wq.granularity)' (perChannel or perTensor)")
+                }
                 var l = try LayerQuantization.shell(weightBits: wq.bits, activationBits: s.activationBits, weightScheme: wq.scheme,
                                                     activationScheme: s.activationScheme, rounding: s.rounding,
-                                                    weightGranularity: wq.granularity, outputs: m, inputs: d)
+                                                    weightGranularity: granularity, outputs: m, inputs: d)
                 l.weight = w.data
                 l.weightLower = try t.required(s.name, "weight_lower", shape: [m]).data
                 l.weightUpper = try t.required(s.name, "weight_upper", shape: [m]).data
@@ -174,13 +177,12 @@ extension QParams {
                 if let j = sc.firstIndex(where: { !($0 > 0) }) { throw fail(s.name, "input_scale[\(j)] = \(sc[j]) is not positive") }
             }
             switch l.weightGranularity {
-            case "perChannel": break
-            case "perTensor":
+            case .perChannel: break
+            case .perTensor:
                 if let i = (0..<m).first(where: { l.weightLower[$0] != l.weightLower[0] || l.weightUpper[$0] != l.weightUpper[0] }) {
                     throw fail(s.name, "per-tensor weight grid, but channel \(i) has bounds [\(l.weightLower[i]), \(l.weightUpper[i])] "
                                + "and channel 0 [\(l.weightLower[0]), \(l.weightUpper[0])]")
                 }
-            default: throw fail(s.name, "weight granularity '\(l.weightGranularity)' (perChannel or perTensor)")
             }
             if s.weightQuantized != (weightBits < 32) {
                 throw fail(s.name, "weightQuantized is \(s.weightQuantized) but the run's weight bits are \(weightBits)")
@@ -199,10 +201,10 @@ extension LayerQuantization {
     /// A `LayerQuantization` with the given quantizers and shape and empty arrays (the core type has no public
     /// memberwise initialiser; every field is a public var, so the reader fills in the rest).
     static func shell(weightBits: Int, activationBits: Int, weightScheme: QuantScheme, activationScheme: QuantScheme,
-                      rounding: Rounding, weightGranularity: String, outputs: Int, inputs: Int) throws -> LayerQuantization {
+                      rounding: Rounding, weightGranularity: WeightGranularity, outputs: Int, inputs: Int) throws -> LayerQuantization {
         struct Shell: Encodable {
             var weightBits: Int, activationBits: Int, weightScheme: QuantScheme, activationScheme: QuantScheme
-            var rounding: Rounding, weightGranularity: String, outputs: Int, inputs: Int
+            var rounding: Rounding, weightGranularity: WeightGranularity, outputs: Int, inputs: Int
             var weightLower: [Float] = [], weightUpper: [Float] = [], activationLower: Float = 0, activationUpper: Float = 0
             var weight: [Float] = []
         }

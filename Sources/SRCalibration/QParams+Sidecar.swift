@@ -63,7 +63,7 @@ struct QParamsSidecar: Codable {
         sites = q.sites.map { s in
             Site(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized, weightQuantized: s.weightQuantized,
                  activationBits: s.activationBits, activationScheme: s.activationScheme, rounding: s.rounding,
-                 weightQuantizer: s.layer.map { WeightQuantizer(bits: $0.weightBits, scheme: $0.weightScheme, granularity: $0.weightGranularity) },
+                 weightQuantizer: s.layer.map { WeightQuantizer(bits: $0.weightBits, scheme: $0.weightScheme, granularity: $0.weightGranularity.rawValue) },
                  before: s.before, after: s.after, convergence: s.convergence, solveCertificate: s.solveCertificate)
         }
     }

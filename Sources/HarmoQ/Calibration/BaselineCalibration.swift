@@ -13,7 +13,7 @@ public enum BaselineCalibration {
         var wl = [Float](repeating: 0, count: m), wu = [Float](repeating: 0, count: m)
         var al: Float = 0, au: Float = 0
         var wScheme = QuantScheme.symmetric, aScheme = QuantScheme.symmetric
-        var granularity = "perChannel"
+        var granularity = WeightGranularity.perChannel
         switch method {
         case .minMax, .harmoq:
             for i in 0..<m { (wl[i], wu[i]) = try Observer.absMax(row(i)) }
@@ -25,12 +25,12 @@ public enum BaselineCalibration {
             for i in 0..<m { (wl[i], wu[i]) = try Observer.mseSearch(row(i), bits: weightBits, scheme: .symmetric, rounding: rounding) }
             (al, au) = try Observer.mseSearch(xObs, bits: activationBits, scheme: .symmetric, rounding: rounding)
         case .dobi(let one):
-            wScheme = .affine; aScheme = .affine; granularity = "perTensor"
+            wScheme = .affine; aScheme = .affine; granularity = .perTensor
             let (l, u) = try Observer.dobi(p.weight, bits: weightBits, scheme: .affine, oneDirection: one, rounding: rounding)
             wl = [Float](repeating: l, count: m); wu = [Float](repeating: u, count: m)
             (al, au) = try Observer.dobi(xObs, bits: activationBits, scheme: .affine, oneDirection: one, rounding: rounding)
         case .twoDQuantScheme:
-            wScheme = .affine; aScheme = .affine; granularity = "perTensor"
+            wScheme = .affine; aScheme = .affine; granularity = .perTensor
             let (l, u) = try Observer.minMax(p.weight)
             wl = [Float](repeating: l, count: m); wu = [Float](repeating: u, count: m)
             (al, au) = try Observer.minMax(p.samples)

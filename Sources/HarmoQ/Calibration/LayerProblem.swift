@@ -42,6 +42,14 @@ public struct LayerProblem: Sendable {
 /// The calibrated quantization of one linear site, everything needed to run it:
 /// y = Q_w(weight) · Q_x(x ⊘ inputScale) (+ bias, untouched).
 ///
+/// How the weight grid is shared: one pair of bounds per output channel (row, axis 0 of the m×d weight) or one for the
+/// whole tensor. Written in files as "perChannel" / "perTensor".
+public enum WeightGranularity: String, Codable, Sendable, CaseIterable {
+    case perChannel, perTensor
+    /// The weight axis the bounds run along (rows); nil for one pair for the whole tensor.
+    public var axis: Int? { self == .perChannel ? 0 : nil }
+}
+
 /// `weight` is the weight actually quantized (W₀ with the SRC correction and HSO scales folded in); weights are
 /// quantized per output channel (row) with bounds `weightLower[i]`, `weightUpper[i]`; the input per tensor.
 public struct LayerQuantization: Codable, Sendable, Equatable {
@@ -50,8 +58,8 @@ public struct LayerQuantization: Codable, Sendable, Equatable {
     public var weightScheme: QuantScheme
     public var activationScheme: QuantScheme
     public var rounding: Rounding
-    /// "perChannel" or "perTensor" (all rows share one pair of bounds).
-    public var weightGranularity: String
+    /// Per output channel (row), or per tensor (all rows share one pair of bounds).
+    public var weightGranularity: WeightGranularity
     public var outputs: Int
     public var inputs: Int
     public var weightLower: [Float]

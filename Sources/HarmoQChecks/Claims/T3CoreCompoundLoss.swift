@@ -68,7 +68,7 @@ extension T3BoundaryGradients {
             var q = try BaselineCalibration.calibrate(try LayerProblem(weight: wc, outputs: m, inputs: d, samples: xs, rows: n),
                                                       method: .minMax, weightBits: c.bits, activationBits: c.bits)
             q.weightScheme = c.scheme; q.activationScheme = c.scheme; q.rounding = .halfToEven
-            q.weightGranularity = c.perTensor ? "perTensor" : "perChannel"
+            q.weightGranularity = c.perTensor ? .perTensor : .perChannel
             q.weightLower = wl; q.weightUpper = wu; q.activationLower = al; q.activationUpper = au
             q.inputScale = s; q.weight = wc
             var loss = CompoundLoss(kind: c.kind, rawInputs: raw, rows: n, originalWeight: w0, outputs: m, inputs: d)

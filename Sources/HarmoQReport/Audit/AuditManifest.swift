@@ -28,7 +28,7 @@ public enum AuditManifest {
                 row.activationLower = Double(aq.lower); row.activationUpper = Double(aq.upper); row.activationStep = Double(aq.step)
             }
             if let l = s.layer {
-                row.weightBits = l.weightBits; row.weightGranularity = l.weightGranularity; row.weightScheme = l.weightScheme.rawValue
+                row.weightBits = l.weightBits; row.weightGranularity = l.weightGranularity.rawValue; row.weightScheme = l.weightScheme.rawValue
                 row.inputScaled = l.inputScale != nil
                 if s.weightQuantized {
                     let steps = try l.weightQuantizers().map { Double($0.step) }
