@@ -80,6 +80,12 @@ public enum SiteExport {
     public static func run(_ r: Request, log: ((String) -> Void)? = nil) throws -> Index {
         let (model, identity) = try ModelIdentity.load(path: r.modelPath)
         let qp = try QParams.read(path: r.quantPath, for: identity, allowMismatch: r.allowModelMismatch) { log?($0) }
+        let rotated = qp.sites.filter { $0.rotation != nil }.map(\.name)
+        guard rotated.isEmpty else {
+            throw QuantError("export-onnx: the plan rotates the inputs of \(rotated.count) site(s) online (\(rotated.prefix(3).joined(separator: ", "))"
+                             + "\(rotated.count > 3 ? ", …" : "")); the ONNX export does not write the rotation (a MatMul before the "
+                             + "QuantizeLinear) yet, so it would not compute this plan. Export a plan calibrated without --rotate")
+        }
         try QuantizedModel.apply(qp, to: model)
         let patches = try CalibrationPatches.draw(count: r.patchCount, scale: model.scale, seed: r.patchSeed, sources: r.sources)
         let capture = PreQuantizationCapture(inner: model.hook)

@@ -13,6 +13,8 @@ public struct CalibrationReport: Codable, Sendable, Equatable {
     public var sites: Int
     /// Output-level refinement applied after the method (e.g. "block"), if any.
     public var refine: String? = nil
+    /// `--rotate` (hadamard, random), if any.
+    public var rotate: String? = nil
     /// `2dquant` only: the DOBI batch, the DQC iterations and batch, the DQC loss per iteration.
     public var dobiPatches: Int? = nil
     public var dqcIterations: Int? = nil

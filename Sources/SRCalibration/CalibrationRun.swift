@@ -33,12 +33,15 @@ public enum CalibrationRun {
         let probe = try ModelLoader.build(weights: weights, source: r.modelPath)
         let patches = try CalibrationPatches.draw(count: r.patchCount, scale: probe.scale, seed: r.patchSeed, sources: r.sources)
         log?("calibrating \(probe.architecture.rawValue) ×\(probe.scale), \(probe.sites.count) sites, method \(r.options.method.name), " +
-             "W\(r.options.weightBits)A\(r.options.activationBits), \(r.patchCount) LR patches 64×64 (seed \(r.patchSeed)) from \(r.sources.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")); " +
+             "W\(r.options.weightBits)A\(r.options.activationBits)\(r.options.rotation.map { ", --rotate \($0.rawValue)" } ?? ""), \(r.patchCount) LR patches 64×64 (seed \(r.patchSeed)) from \(r.sources.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")); " +
              "the paper's 1000-image calibration set is not available here")
         let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: r.options,
                                                    resume: r.resume, onSite: r.onSite) { p in log?(p.line) }
         var notes = ["calibration patches: \(r.patchCount) LR 64×64 crops drawn with seed \(r.patchSeed); the paper used 1000 DIV2K images"]
         if r.options.fpInputs { notes.append("every site calibrated on FP inputs") }
+        if let k = r.options.rotation {
+            notes.append("online \(k.rawValue) rotations at \(sites.filter { $0.rotation != nil }.count) sites (inputs of qkv, fc1, fc2): x → x·R before the quantizer, stored weights W·R")
+        }
         var qp = QParams(calibrated: r.options, modelPath: r.modelPath, architecture: probe.architecture.rawValue,
                          scale: probe.scale, toolVersion: r.toolVersion, patchCount: r.patchCount,
                          patchSources: patches.origins.map { "\(($0.source as NSString).lastPathComponent)@\($0.x),\($0.y)" },

@@ -16,6 +16,9 @@ public struct ModelCalibrationOptions: Sendable {
     public var operandValuesPerPatch = 4_096
     /// Restrict to the first `siteLimit` sites in execution order (CI-sized runs); nil = all.
     public var siteLimit: Int?
+    /// Online rotations at the inputs of qkv, fc1, fc2 (`RotationPolicy`), seeded by `seed`; nil = none. Every method
+    /// then calibrates the rotated site: inputs x·R and weight W·R.
+    public var rotation: RotationKind?
 
     public init(method: CalibrationMethod, weightBits: Int, activationBits: Int) {
         self.method = method; self.weightBits = weightBits; self.activationBits = activationBits
@@ -58,6 +61,10 @@ public enum ModelCalibrator {
         let models = try patches.map { _ in try ModelLoader.build(weights: weights, source: "calibration") }
         let patchHW = patches.map { ($0.shape[2], $0.shape[3]) }
         let coordinator = Lockstep(count: patches.count, options: o, models: models, patchHW: patchHW, progress: progress)
+        if let kind = o.rotation {
+            coordinator.rotations = try RotationPolicy.rotations(for: models[0], kind: kind, seed: o.seed)
+                .mapValues { ($0.0, $0.1, OnlineRotation($0.1)) }
+        }
         coordinator.resume = resume
         coordinator.onSite = onSite
         for m in models { m.hook = coordinator.hook(for: m) }
@@ -99,6 +106,8 @@ final class Lockstep: @unchecked Sendable {
     /// Results taken from a checkpoint instead of being calibrated (sites 0..<resume.count).
     var resume: [SiteQuantization] = []
     var onSite: ((Int, SiteQuantization) throws -> Void)?
+    /// Online rotations by site index (`ModelCalibrationOptions.rotation`).
+    var rotations: [Int: (site: SiteRotation, matrix: Rotation, online: OnlineRotation)] = [:]
 
     init(count: Int, options: ModelCalibrationOptions, models: [any SRModel], patchHW: [(Int, Int)],
          progress: ((ModelCalibrator.Progress) -> Void)?) {
@@ -134,8 +143,13 @@ final class Lockstep: @unchecked Sendable {
         let nonFinite = values.firstIndex(where: { !$0.isFinite })
         var copy: [Float] = []
         var range: (Float, Float) = (0, 0)
+        let rotation = rotations[index]
         if nonFinite == nil {
-            if site.isLinear {
+            if let r = rotation, cols == r.online.order {
+                // The calibrator sees the rotated input x·R (this patch's copy; the model's buffer is rotated below,
+                // after the barrier, unless --fp-inputs leaves the FP forward alone).
+                copy = r.online.rotated(UnsafeBufferPointer(values), rows: rows, parallel: false)
+            } else if site.isLinear {
                 copy = Array(values)
             } else {
                 var lo = Float.infinity, hi = -Float.infinity
@@ -170,9 +184,15 @@ final class Lockstep: @unchecked Sendable {
         let sq = current, qw = quantizedWeight, failed = failure != nil
         cond.unlock()
         guard !failed, let sq, !options.fpInputs else { return }
+        if rotation != nil, sq.rotation != nil, site.isLinear {
+            // The rotated site: this patch's input becomes x·R (its copy, computed above) and its weight W·R (below).
+            _ = values.update(fromContentsOf: copy)
+        }
         // Apply this site's quantization to this patch's model instance.
         if let l = sq.layer, sq.weightQuantized, let qw {
             try? models[patch].setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: qw))
+        } else if let l = sq.layer, sq.rotation != nil {
+            try? models[patch].setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: l.weight))   // W·R in float
         }
         if sq.activationQuantized, let q = try? sq.activationQuantizer() {
             let s = sq.layer?.inputScale
@@ -208,7 +228,8 @@ final class Lockstep: @unchecked Sendable {
                 if shapes[i].0 != patchHW[i].0 * patchHW[i].1 || patchHW[i] != patchHW[0] { gridOK = false }
             }
             let grid = gridOK ? try TokenGrid(images: count, height: patchHW[0].0, width: patchHW[0].1) : nil
-            let w0 = try models[0].linearWeight(site).weight.data
+            var w0 = try models[0].linearWeight(site).weight.data
+            if let r = rotations[index] { w0 = r.matrix.rotateWeight(w0, outputs: m) }
             let problem = try LayerProblem(weight: w0, outputs: m, inputs: d, samples: samples, rows: rows, grid: grid)
             let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index))
             let l = r.quantization
@@ -216,7 +237,8 @@ final class Lockstep: @unchecked Sendable {
                                   weightQuantized: o.weightBits < 32, activationBits: aBits, activationScheme: l.activationScheme,
                                   rounding: l.rounding, activationLower: l.activationLower, activationUpper: l.activationUpper,
                                   layer: l, before: r.before, after: r.after,
-                                  convergence: r.trace.map(ConvergenceTrace.init), solveCertificate: r.srcCertificate)
+                                  convergence: r.trace.map(ConvergenceTrace.init), solveCertificate: r.srcCertificate,
+                                  rotation: rotations[index]?.site)
             quantizedWeight = try l.quantizedWeight()
             line = String(format: "L_total %.5g → %.5g (linearised %.5g → %.5g)", r.before.deployment, r.after.deployment,
                           r.before.linearised, r.after.linearised)

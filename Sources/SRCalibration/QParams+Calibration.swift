@@ -14,5 +14,6 @@ extension QParams {
                   activationBits: options.activationBits, seed: options.seed,
                   inputs: options.fpInputs ? "fp" : "quantized-prefix", patchCount: patchCount,
                   patchSources: patchSources, notes: notes, config: config, sites: sites)
+        rotation = options.rotation
     }
 }

@@ -6,7 +6,7 @@ import SRIO
 struct QParamsTensors {
     let file: SafeTensors.File
     let path: String
-    static let suffixes = ["activation_bounds", "weight", "weight_lower", "weight_upper", "input_scale"]
+    static let suffixes = ["activation_bounds", "weight", "weight_lower", "weight_upper", "input_scale", "rotation"]
 
     func optional(_ site: String, _ kind: String, shape: [Int]? = nil) throws -> Tensor? {
         let key = site + "." + kind
@@ -47,6 +47,7 @@ extension QParams {
                         patchCount: sc.patchCount, patchSources: sc.patchSources, notes: sc.notes, config: sc.config, sites: [])
         q.format = sc.format
         q.modelFingerprint = sc.modelFingerprint
+        q.rotation = sc.rotation
         for s in sc.sites {
             let b = try t.required(s.name, "activation_bounds", shape: [2])
             var layer: LayerQuantization?
@@ -76,12 +77,20 @@ extension QParams {
             case (.matmulOperand, _?):
                 throw QuantError("QPARAMS '\(t.path)': site \(s.name): a matmul-operand site has no weight, but the sidecar gives it a 'weightQuantizer'")
             }
+            var rotation = s.rotation
+            if let r = rotation, SiteRotation.storesMatrix(r.kind) {
+                guard r.order > 0 else { throw QuantError("QPARAMS '\(t.path)': site \(s.name): rotation order \(r.order)") }
+                rotation?.matrix = try t.required(s.name, "rotation", shape: [r.order, r.order]).data
+            } else if t.file.entries[s.name + ".rotation"] != nil {
+                throw QuantError("QPARAMS '\(t.path)': site \(s.name): tensor '\(s.name).rotation' is present, but the sidecar gives the site "
+                                 + (rotation == nil ? "no rotation" : "a \(rotation!.kind.rawValue) rotation, which is regenerated from its seed"))
+            }
             q.sites.append(SiteQuantization(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized,
                                             weightQuantized: s.weightQuantized, activationBits: s.activationBits,
                                             activationScheme: s.activationScheme, rounding: s.rounding,
                                             activationLower: b.data[0], activationUpper: b.data[1], layer: layer,
                                             before: s.before, after: s.after, convergence: s.convergence,
-                                            solveCertificate: s.solveCertificate))
+                                            solveCertificate: s.solveCertificate, rotation: rotation))
         }
         return q
     }
@@ -162,6 +171,14 @@ extension QParams {
             }
             guard (s.kind == .linear) == (s.layer != nil) else {
                 throw fail(s.name, s.kind == .linear ? "a linear site without weights" : "a matmul-operand site with weights")
+            }
+            if let r = s.rotation {
+                guard let l = s.layer else { throw fail(s.name, "a matmul-operand site with a rotation (only linear inputs are rotated)") }
+                guard r.order == l.inputs else { throw fail(s.name, "rotation of order \(r.order), but the site has \(l.inputs) inputs") }
+                if let m = r.matrix, m.count != r.order * r.order {
+                    throw fail(s.name, "rotation matrix has \(m.count) values, expected \(r.order)×\(r.order)")
+                }
+                do { _ = try r.rotation() } catch { throw fail(s.name, "\(error)") }
             }
             guard let l = s.layer else { continue }
             if l.activationLower != s.activationLower || l.activationUpper != s.activationUpper || l.activationBits != s.activationBits

@@ -30,6 +30,8 @@ struct QParamsSidecar: Codable {
     var patchSources: [String]
     var notes: [String]
     var config: HarmoQConfig?
+    /// Optional (absent = no rotation), so files without rotations are unchanged.
+    var rotation: RotationKind?
     var sites: [Site]
 
     struct Site: Codable {
@@ -46,6 +48,8 @@ struct QParamsSidecar: Codable {
         var after: LayerLosses?
         var convergence: ConvergenceTrace?
         var solveCertificate: SolveCertificate?
+        /// Online rotation (kind, seed, order; a stored matrix is the tensor `<name>.rotation`); absent = none.
+        var rotation: SiteRotation?
     }
 
     struct WeightQuantizer: Codable {
@@ -60,11 +64,12 @@ struct QParamsSidecar: Codable {
         toolVersion = q.toolVersion; model = q.model; modelFingerprint = q.modelFingerprint; architecture = q.architecture
         scale = q.scale; method = q.method; weightBits = q.weightBits; activationBits = q.activationBits; seed = q.seed
         inputs = q.inputs; patchCount = q.patchCount; patchSources = q.patchSources; notes = q.notes; config = q.config
+        rotation = q.rotation
         sites = q.sites.map { s in
             Site(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized, weightQuantized: s.weightQuantized,
                  activationBits: s.activationBits, activationScheme: s.activationScheme, rounding: s.rounding,
                  weightQuantizer: s.layer.map { WeightQuantizer(bits: $0.weightBits, scheme: $0.weightScheme, granularity: $0.weightGranularity.rawValue) },
-                 before: s.before, after: s.after, convergence: s.convergence, solveCertificate: s.solveCertificate)
+                 before: s.before, after: s.after, convergence: s.convergence, solveCertificate: s.solveCertificate, rotation: s.rotation)
         }
     }
 }

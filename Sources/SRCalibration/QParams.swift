@@ -28,6 +28,8 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
     public var convergence: ConvergenceTrace? = nil
     /// Certificate of the SRC linear solve, when the calibrator recorded it (absent = not recorded).
     public var solveCertificate: SolveCertificate? = nil
+    /// Online rotation of a linear site's input (x → x·R before the quantizer; `layer.weight` is then W·R); nil = none.
+    public var rotation: SiteRotation? = nil
 
     public func activationQuantizer() throws -> Quantizer {
         try Quantizer(bits: activationBits, lower: activationLower, upper: activationUpper,
@@ -41,7 +43,8 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
 ///
 /// Both files are written atomically, with sorted keys and no timestamps, so the same inputs and seed give the
 /// same bytes. Tensors per site `<name>`: `<name>.weight` (m×d, the corrected weight that is quantized),
-/// `<name>.weight_lower` / `.weight_upper` (m), `<name>.input_scale` (d, HSO; absent = 1), `<name>.activation_bounds` (2).
+/// `<name>.weight_lower` / `.weight_upper` (m), `<name>.input_scale` (d, HSO; absent = 1), `<name>.activation_bounds` (2),
+/// `<name>.rotation` (d×d, a stored online rotation; see `SiteRotation`).
 ///
 /// Format `harmoq-qparams/2` adds `modelFingerprint` (`ModelFingerprint`, the weights calibrated on) and drops the
 /// sidecar's copies of tensor values; `harmoq-qparams/1` files still load (unbound: no fingerprint).
@@ -67,6 +70,8 @@ public struct QParams: Codable, Sendable, Equatable {
     public var patchSources: [String]
     public var notes: [String]
     public var config: HarmoQConfig?
+    /// `--rotate` of the run (nil: none; absent in older files). Each rotated site records its own rotation.
+    public var rotation: RotationKind? = nil
     public var sites: [SiteQuantization]
 
     public init(toolVersion: String, model: String, architecture: String, scale: Int, method: String, weightBits: Int,
@@ -93,6 +98,7 @@ public struct QParams: Codable, Sendable, Equatable {
                 tensors[s.name + ".weight_upper"] = Tensor(shape: [l.outputs], data: l.weightUpper)
                 if let sc = l.inputScale { tensors[s.name + ".input_scale"] = Tensor(shape: [l.inputs], data: sc) }
             }
+            if let r = s.rotation, let m = r.matrix { tensors[s.name + ".rotation"] = Tensor(shape: [r.order, r.order], data: m) }
         }
         try SafeTensors.write(tensors, metadata: ["format": QParams.format, "sidecar": "<this file>.json"], to: path)
         let enc = JSONEncoder()

@@ -11,14 +11,22 @@ import SRIO
 ///   for bit.
 /// * Every other quantized site (matmul operands, affine or W-only / A-only linear sites): the float path — the
 ///   fake-quantized weight Ŵ is installed and this hook fake-quantizes the input in place, x ← Q_x(x ⊘ s).
+/// * A site with an online rotation (`SiteQuantization.rotation`): the hook first rotates its input in place,
+///   x ← x·R (Float32 GEMM), then quantizes as above; the plan's weight is already W·R.
 ///
 /// Ŵ is installed on every weight-quantized site in both cases, so an executor that replaces the code-domain one
 /// (e.g. `harmoq infer --int --quant`) still sees the file's weights, and this hook then fake-quantizes those inputs.
 public final class QuantizedModel: ActivationHook {
-    /// (activation quantizer, HSO scale) by site name: the fallback when a hook index does not match `byIndex`.
-    let byName: [String: (Quantizer?, [Float]?)]
-    /// (activation quantizer, HSO scale) by site index in `model.sites` (the hook's `index`): no string hashing per call.
-    private let byIndex: [(name: String, quantizer: Quantizer?, scale: [Float]?)]
+    /// One site's input transform: online rotation (x ← x·R), then fake quantization x ← Q_x(x ⊘ s).
+    struct Entry {
+        var quantizer: Quantizer?
+        var scale: [Float]?
+        var rotation: OnlineRotation?
+    }
+    /// By site name: the fallback when a hook index does not match `byIndex`.
+    let byName: [String: Entry]
+    /// By site index in `model.sites` (the hook's `index`): no string hashing per call.
+    private let byIndex: [(name: String, entry: Entry?)]
     /// The code-domain executor (nil when no site qualifies or `codeDomain` was false).
     public let executor: CodeDomainExecutor?
     /// Linear sites with quantized weight and input that stay in the float path, with the reason.
@@ -26,12 +34,12 @@ public final class QuantizedModel: ActivationHook {
     private weak var model: (any SRModel)?
 
     init(_ q: QParams, model: any SRModel, codeDomain: Bool) throws {
-        var m: [String: (Quantizer?, [Float]?)] = [:]
+        var m: [String: Entry] = [:]
         var linears: [String: CodeDomainLinear] = [:]
         var floatPath: [String: String] = [:]
         for s in q.sites {
             let aq = s.activationQuantized ? try s.activationQuantizer() : nil
-            m[s.name] = (aq, s.layer?.inputScale)
+            m[s.name] = Entry(quantizer: aq, scale: s.layer?.inputScale, rotation: try s.rotation.map { OnlineRotation(try $0.rotation()) })
             guard codeDomain, let l = s.layer, let aq, s.weightQuantized else { continue }
             do {
                 linears[s.name] = try Self.codeDomainLinear(l, activation: aq, model: model, site: try model.site(named: s.name))
@@ -40,7 +48,7 @@ public final class QuantizedModel: ActivationHook {
             }
         }
         byName = m
-        byIndex = model.sites.map { site in (site.name, m[site.name]?.0, m[site.name]?.1) }
+        byIndex = model.sites.map { site in (site.name, m[site.name]) }
         executor = linears.isEmpty ? nil : CodeDomainExecutor(linears: linears)
         floatPathSites = floatPath
         self.model = model
@@ -103,16 +111,18 @@ public final class QuantizedModel: ActivationHook {
     public var acceptsRowBlocks: Bool { true }
 
     public func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
-        let entry: (quantizer: Quantizer, scale: [Float]?)
+        let found: Entry?
         if index >= 0, index < byIndex.count, byIndex[index].name == site.name {
-            guard let q = byIndex[index].quantizer else { return }
-            entry = (q, byIndex[index].scale)
+            found = byIndex[index].entry
         } else {
-            guard let (q, scale) = byName[site.name], let q else { return }
-            entry = (q, scale)
+            found = byName[site.name]
         }
-        // The code-domain executor quantizes this site's raw input itself.
+        guard let entry = found else { return }
+        // Online rotation first (the stored weight is W·R), whether or not the input is quantized.
+        if let r = entry.rotation, r.order == cols { r.apply(values, rows: rows) }
+        guard let q = entry.quantizer else { return }
+        // The code-domain executor quantizes this site's (rotated) input itself.
         if site.isLinear, let ex = executor, ex.runs(site, on: model) { return }
-        BulkQuantization.fakeQuantInPlace(entry.quantizer, values, divideBy: entry.scale?.count == cols ? entry.scale : nil)
+        BulkQuantization.fakeQuantInPlace(q, values, divideBy: entry.scale?.count == cols ? entry.scale : nil)
     }
 }

@@ -43,3 +43,9 @@ struct MethodName: ExpressibleByArgument, Sendable {
         MethodRegistry.all.map { "\($0.name) — \($0.summary)" }.joined(separator: "; ")
     }
 }
+
+/// `--rotate none|hadamard|random` (calibrate, tables): `none` = no online rotations.
+enum RotateOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case none, hadamard, random
+    var kind: RotationKind? { self == .none ? nil : RotationKind(rawValue: rawValue) }
+}

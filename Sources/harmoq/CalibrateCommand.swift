@@ -109,7 +109,17 @@ struct Calibrate: ParsableCommand {
     @Option(help: "After calibrating, refine the plan at the output level: block (block reconstruction of every clipping bound with `harmoq refine`'s defaults; DAT-light; docs/refinement.md). The refined plan replaces the output.")
     var refine: RefinementMode?
 
+    @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan). Composes with every method except 2dquant; docs/rotations.md.")
+    var rotate: RotateOption = .none
+
     func run() throws {
+        let rotation = rotate.kind
+        if rotation != nil, method.registered.kind == .outputLevel {
+            throw CLIError("--rotate is not available with --method \(method.name) (its DOBI + DQC run their own forward); use --method dobi --rotate \(rotate.rawValue)")
+        }
+        if rotation != nil, refine != nil {
+            throw CLIError("--rotate \(rotate.rawValue) with --refine: block reconstruction does not apply online rotations yet (it would refine an unrotated forward); calibrate with --rotate and no --refine, or refine an unrotated plan")
+        }
         if method.registered.kind == .outputLevel {
             guard refine == nil else { throw CLIError("--refine is not available with --method 2dquant (its DQC is already output-level)") }
             return try runTwoDQuant()
@@ -120,6 +130,7 @@ struct Calibrate: ParsableCommand {
         options.fpInputs = fpInputs
         options.seed = seed
         options.siteLimit = siteLimit
+        options.rotation = rotation
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         let srcs = try data.resolve(command: "calibrate")
         var req = CalibrationRun.Request(modelPath: model, options: options, sources: srcs, toolVersion: HarmoqVersion.string)
@@ -150,6 +161,7 @@ struct Calibrate: ParsableCommand {
             var r = CalibrationReport(qparams: out, method: m.name, bits: bits, seconds: outcome.seconds,
                                       peakMemoryMiB: outcome.peakMemoryMiB, patches: patches, sites: outcome.qparams.sites.count)
             r.refine = refine?.rawValue
+            r.rotate = rotate.kind?.rawValue
             try r.write(to: report)
         }
     }

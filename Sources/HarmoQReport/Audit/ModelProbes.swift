@@ -11,7 +11,7 @@ public enum ModelProbes {
         var quantizers: [String: (Quantizer, [Float]?)] = [:]
         for s in q.sites where s.activationQuantized { quantizers[s.name] = (try s.activationQuantizer(), s.layer?.inputScale) }
         QuantizedModel.remove(from: model)
-        let hook = ActivationSQNRHook(quantizers: quantizers)
+        let hook = ActivationSQNRHook(quantizers: quantizers, rotations: try onlineRotations(q))
         model.hook = hook
         defer { model.hook = nil }
         for p in patches { _ = try model.forward(p) }
@@ -36,19 +36,21 @@ public enum ModelProbes {
             return total / Double(patches.count)
         }
         var rows: [AuditReport.SensitivityRow] = []
+        let rotations = try onlineRotations(q)
         let start = Date()
         for (k, s) in q.sites.enumerated() {
             let site = try model.site(named: s.name)
             var wOnly: Double?, aOnly: Double?
             if s.weightQuantized, let l = s.layer {
                 try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: try l.quantizedWeight()))
-                model.hook = SingleSiteHook(target: s.name, quantizer: nil, scale: l.inputScale)
+                model.hook = SingleSiteHook(target: s.name, quantizer: nil, scale: l.inputScale, rotation: rotations[s.name])
                 wOnly = try error()
                 model.restoreOriginalWeights()
             }
             if s.activationQuantized {
                 if let l = s.layer { try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: l.weight)) }
-                model.hook = SingleSiteHook(target: s.name, quantizer: try s.activationQuantizer(), scale: s.layer?.inputScale)
+                model.hook = SingleSiteHook(target: s.name, quantizer: try s.activationQuantizer(), scale: s.layer?.inputScale,
+                                            rotation: rotations[s.name])
                 aOnly = try error()
                 model.restoreOriginalWeights()
             }
@@ -59,5 +61,12 @@ public enum ModelProbes {
             }
         }
         return rows
+    }
+
+    /// The plan's online rotations by site name.
+    static func onlineRotations(_ q: QParams) throws -> [String: OnlineRotation] {
+        var out: [String: OnlineRotation] = [:]
+        for s in q.sites { if let r = s.rotation { out[s.name] = OnlineRotation(try r.rotation()) } }
+        return out
     }
 }

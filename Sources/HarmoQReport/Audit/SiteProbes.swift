@@ -1,19 +1,26 @@
 import Foundation
 import HarmoQ
 import SREngine
+import SRCalibration
 
 /// Reads every quantized site's input on a forward (leaving it unchanged) and accumulates the SQNR of its
 /// activation quantizer: Σ(x ⊘ s)² against Σ(x ⊘ s − Q(x ⊘ s))².
 final class ActivationSQNRHook: ActivationHook {
     let quantizers: [String: (Quantizer, [Float]?)]
+    /// Online rotations of the plan: the SQNR is that of the quantizer's real input x·R (the FP forward goes on unrotated).
+    let rotations: [String: OnlineRotation]
     private(set) var signal: [String: Double] = [:]
     private(set) var noise: [String: Double] = [:]
 
-    init(quantizers: [String: (Quantizer, [Float]?)]) { self.quantizers = quantizers }
+    init(quantizers: [String: (Quantizer, [Float]?)], rotations: [String: OnlineRotation] = [:]) {
+        self.quantizers = quantizers; self.rotations = rotations
+    }
 
-    func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
+    func process(site: Site, index: Int, values raw: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
         guard let (q, scale) = quantizers[site.name] else { return }
         let s = scale?.count == cols ? scale : nil
+        let rotated = rotations[site.name].flatMap { $0.order == cols ? $0.rotated(UnsafeBufferPointer(raw), rows: rows) : nil }
+        let values = rotated ?? Array(raw)
         var sig = 0.0, err = 0.0
         for i in 0..<values.count {
             let x = s.map { values[i] / $0[i % cols] } ?? values[i]
@@ -31,14 +38,19 @@ final class SingleSiteHook: ActivationHook {
     let target: String
     let quantizer: Quantizer?
     let scale: [Float]?
+    /// The site's online rotation (its weight is then W·R): applied first.
+    let rotation: OnlineRotation?
 
-    init(target: String, quantizer: Quantizer?, scale: [Float]?) { self.target = target; self.quantizer = quantizer; self.scale = scale }
+    init(target: String, quantizer: Quantizer?, scale: [Float]?, rotation: OnlineRotation? = nil) {
+        self.target = target; self.quantizer = quantizer; self.scale = scale; self.rotation = rotation
+    }
 
     /// Elementwise with fixed parameters, so window-attention probabilities may arrive block by block (faster).
     var acceptsRowBlocks: Bool { true }
 
     func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
         guard site.name == target else { return }
+        if let r = rotation, r.order == cols { r.apply(values, rows: rows) }
         let s = scale?.count == cols ? scale : nil
         for i in 0..<values.count {
             var x = values[i]

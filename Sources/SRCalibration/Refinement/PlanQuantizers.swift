@@ -25,6 +25,11 @@ struct PlanQuantizers {
     }
 
     init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient) throws {
+        let rotated = plan.sites.filter { $0.rotation != nil }.map(\.name)
+        guard rotated.isEmpty else {
+            throw QuantError("refinement does not apply online rotations yet: the plan rotates the inputs of \(rotated.count) site(s) "
+                             + "(\(rotated.prefix(3).joined(separator: ", "))\(rotated.count > 3 ? ", …" : "")); refine a plan calibrated without --rotate")
+        }
         var w = original
         var act: [String: LearnableSiteQuantizer] = [:], wq: [String: LearnableSiteQuantizer] = [:]
         for s in plan.sites {
