@@ -58,7 +58,7 @@ struct Tables: ParsableCommand {
     var svg: String?
 
     @Option(help: "Online rotations in every calibration of the run: none | hadamard | random (as `harmoq calibrate --rotate`; docs/rotations.md).")
-    var rotate: String = "none"
+    var rotate: RotateOption = .none
 
     func run() throws {
         if let path = evaluate {
@@ -100,7 +100,7 @@ struct Tables: ParsableCommand {
             guard !spec.sets.isEmpty, spec.sets.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else { throw CLIError("--sets must name folders under <shared>/data, e.g. Set5,Set14; got '\(sets)'") }
         }
         if let seed { spec.seed = seed }
-        spec.rotation = try CalibrationCLI.rotation(rotate)
+        spec.rotation = rotate.kind
         if let limit { guard limit >= 1 else { throw CLIError("--limit must be ≥ 1") }; spec.imageLimit = limit }
         let command = "harmoq tables" + CommandLine.arguments.dropFirst(2).map { " " + $0 }.joined()
         let cells = try PaperTables.run(spec: spec, shared: shared) { CalibrationCLI.stderr($0) }
