@@ -14,8 +14,7 @@ public final class DATBlockBackward {
     let splitSize = (8, 32)
 
     let norm1: LayerNorm, norm2: LayerNorm, sgNorm: LayerNorm
-    let qkvFused: QuantLinear
-    let qkvParts: [QuantLinear]
+    let qkv: QKVBackward
     let proj: QuantLinear, fc1: QuantLinear, fc2: QuantLinear
     let dwConv: Convolution.Depthwise, dwConvB: DepthwiseConvBackward
     let dwBN: BatchNormEval, dwBNB: BatchNormEvalBackward
@@ -39,16 +38,9 @@ public final class DATBlockBackward {
         norm1 = LayerNorm(weight: v("\(p).norm1.weight"), bias: v("\(p).norm1.bias"))
         norm2 = LayerNorm(weight: v("\(p).norm2.weight"), bias: v("\(p).norm2.bias"))
         sgNorm = LayerNorm(weight: v("\(p).ffn.sg.norm.weight"), bias: v("\(p).ffn.sg.norm.bias"))
-        let qw = v("\(a).qkv.weight"), qb = v("\(a).qkv.bias"), C = 60, nHeads = 6, split = (8, 32)
-        qkvFused = QuantLinear(name: "\(a).qkv", weightName: "\(a).qkv.weight", biasName: "\(a).qkv.bias", weight: qw, bias: qb, inFeatures: C)
-        qkvParts = ["q", "k", "v"].enumerated().map { t, s in
-            QuantLinear(name: "\(a).qkv.\(s)", weightName: "\(a).qkv.weight", biasName: "\(a).qkv.bias", rowOffset: t * C,
-                        weight: Array(qw[(t * C * C)..<((t + 1) * C * C)]), bias: Array(qb[(t * C)..<((t + 1) * C)]), inFeatures: C)
-        }
-        func lin(_ n: String) -> QuantLinear {
-            QuantLinear(name: n, weightName: "\(n).weight", biasName: "\(n).bias", weight: v("\(n).weight"), bias: v("\(n).bias"),
-                        inFeatures: w["\(n).weight"]!.shape[1])
-        }
+        let C = 60, nHeads = 6, split = (8, 32)
+        qkv = QKVBackward(weights: w, attention: a, dim: C)
+        func lin(_ n: String) -> QuantLinear { .named(n, weights: w) }
         proj = lin("\(a).proj"); fc1 = lin("\(p).ffn.fc1"); fc2 = lin("\(p).ffn.fc2")
         dwConv = Convolution.Depthwise(weight: w["\(a).dwconv.0.weight"]!, bias: v("\(a).dwconv.0.bias"))
         dwConvB = DepthwiseConvBackward(weight: w["\(a).dwconv.0.weight"]!)
@@ -110,10 +102,6 @@ public final class DATBlockBackward {
         init(height: Int, width: Int) { self.height = height; self.width = width }
     }
 
-    func usesSplitQKV(_ q: SiteQuantizers) -> Bool {
-        qkvParts.contains { q.activation[$0.name] != nil || q.weight[$0.name] != nil }
-    }
-
     /// Forward of x (L × 60 tokens of an h × w map); returns the cache (its `output` is the block output).
     public func forward(_ x: [Float], height h: Int, width w: Int, quantizers q: SiteQuantizers = .none) -> Cache {
         let L = h * w, C = dim
@@ -121,15 +109,7 @@ public final class DATBlockBackward {
         c.x = x
         c.xn1 = norm1.apply(x)
         c.qkv = Buffer.uninitialized(L * 3 * C)
-        c.qkv.withUnsafeMutableBufferPointer { o in
-            if usesSplitQKV(q) {
-                c.qkvCaches = qkvParts.enumerated().map { t, part in
-                    part.forward(c.xn1, rows: L, out: o.baseAddress! + t * C, ldo: 3 * C, quantizers: q)
-                }
-            } else {
-                c.qkvCaches = [qkvFused.forward(c.xn1, rows: L, out: o.baseAddress!, ldo: 3 * C, quantizers: q)]
-            }
-        }
+        c.qkv.withUnsafeMutableBufferPointer { o in c.qkvCaches = qkv.forward(c.xn1, rows: L, out: o.baseAddress!, quantizers: q) }
         if spatial { spatialForward(c, quantizers: q) } else { channelForward(c, quantizers: q) }
         var a = Buffer.uninitialized(L * C)
         a.withUnsafeMutableBufferPointer { o in c.projCache = proj.forward(c.mixed, rows: L, out: o.baseAddress!, ldo: C, quantizers: q) }
@@ -312,7 +292,7 @@ public final class DATBlockBackward {
             fc1.backward(c.fc1Cache, x: c.xn2, dy: g.baseAddress!, ldy: 2 * C, rows: L, dx: d.baseAddress!, accumulate: false, quantizers: q, grads: grads)
         }}
         var dX1 = dOut
-        layerNormBackward(norm2, "\(p).norm2", x: c.x1, dy: dXn2, into: &dX1, rows: L, grads: grads)
+        LayerNormBackward.accumulate(norm2, "\(p).norm2", x: c.x1, dy: dXn2, into: &dX1, rows: L, grads: grads)
         // Attention: x1 = x + proj(mixed).
         var dMixed = [Float](repeating: 0, count: L * C)
         dX1.withUnsafeBufferPointer { g in dMixed.withUnsafeMutableBufferPointer { d in
@@ -324,32 +304,10 @@ public final class DATBlockBackward {
         dwconvBackward(c, dConvX: dConv, dQKV: &dQKV, grads: grads)
         if spatial { spatialAttentionBackward(c, dAtt: dAtt, dQKV: &dQKV, quantizers: q, grads: grads) }
         else { channelAttentionBackward(c, dAtt: dAtt, dQKV: &dQKV, quantizers: q, grads: grads) }
-        var dXn1 = [Float](repeating: 0, count: L * C)
-        dQKV.withUnsafeBufferPointer { g in dXn1.withUnsafeMutableBufferPointer { d in
-            if usesSplitQKV(q) {
-                for (t, part) in qkvParts.enumerated() {
-                    part.backward(c.qkvCaches[t], x: c.xn1, dy: g.baseAddress! + t * C, ldy: 3 * C, rows: L, dx: d.baseAddress!,
-                                  accumulate: t > 0, quantizers: q, grads: grads)
-                }
-            } else {
-                qkvFused.backward(c.qkvCaches[0], x: c.xn1, dy: g.baseAddress!, ldy: 3 * C, rows: L, dx: d.baseAddress!,
-                                  accumulate: false, quantizers: q, grads: grads)
-            }
-        }}
+        let dXn1 = qkv.backward(c.qkvCaches, x: c.xn1, dQKV: dQKV, rows: L, quantizers: q, grads: grads)
         var dX = dX1
-        layerNormBackward(norm1, "\(p).norm1", x: c.x, dy: dXn1, into: &dX, rows: L, grads: grads)
+        LayerNormBackward.accumulate(norm1, "\(p).norm1", x: c.x, dy: dXn1, into: &dX, rows: L, grads: grads)
         return dX
-    }
-
-    private func layerNormBackward(_ n: LayerNorm, _ name: String, x: [Float], dy: [Float], into d: inout [Float], rows: Int,
-                                   grads: ParameterGradients) {
-        let C = n.features
-        x.withUnsafeBufferPointer { xp in dy.withUnsafeBufferPointer { g in d.withUnsafeMutableBufferPointer { dp in
-            grads.with("\(name).weight") { dw in grads.with("\(name).bias") { db in
-                LayerNormBackward.backward(x: xp.baseAddress!, ldx: C, dy: g.baseAddress!, ldy: C, rows: rows, gamma: n.weight,
-                                           dx: dp.baseAddress!, lddx: C, accumulate: true, dGamma: dw, dBeta: db)
-            }}
-        }}}
     }
 
     /// mixed = T ⊙ tokenGate[l] + U ⊙ channelGate[c]: spatial block T = conv, U = attened, token gate of attened,

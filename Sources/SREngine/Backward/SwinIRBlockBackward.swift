@@ -14,8 +14,7 @@ public final class SwinIRBlockBackward {
     public let shifted: Bool
     let dim = 60, heads = 6, headDim = 10, window = 8
     let norm1: LayerNorm, norm2: LayerNorm
-    let qkvFused: QuantLinear
-    let qkvParts: [QuantLinear]
+    let qkv: QKVBackward
     let proj: QuantLinear, fc1: QuantLinear, fc2: QuantLinear
     let bias: [Float]
 
@@ -26,16 +25,8 @@ public final class SwinIRBlockBackward {
         func v(_ n: String) -> [Float] { w[n]!.data }
         norm1 = LayerNorm(weight: v("\(p).norm1.weight"), bias: v("\(p).norm1.bias"))
         norm2 = LayerNorm(weight: v("\(p).norm2.weight"), bias: v("\(p).norm2.bias"))
-        let qw = v("\(a).qkv.weight"), qb = v("\(a).qkv.bias")
-        qkvFused = QuantLinear(name: "\(a).qkv", weightName: "\(a).qkv.weight", biasName: "\(a).qkv.bias", weight: qw, bias: qb, inFeatures: C)
-        qkvParts = ["q", "k", "v"].enumerated().map { t, s in
-            QuantLinear(name: "\(a).qkv.\(s)", weightName: "\(a).qkv.weight", biasName: "\(a).qkv.bias", rowOffset: t * C,
-                        weight: Array(qw[(t * C * C)..<((t + 1) * C * C)]), bias: Array(qb[(t * C)..<((t + 1) * C)]), inFeatures: C)
-        }
-        func lin(_ n: String) -> QuantLinear {
-            QuantLinear(name: n, weightName: "\(n).weight", biasName: "\(n).bias", weight: v("\(n).weight"), bias: v("\(n).bias"),
-                        inFeatures: w["\(n).weight"]!.shape[1])
-        }
+        qkv = QKVBackward(weights: w, attention: a, dim: C)
+        func lin(_ n: String) -> QuantLinear { .named(n, weights: w) }
         proj = lin("\(a).proj"); fc1 = lin("\(p).mlp.fc1"); fc2 = lin("\(p).mlp.fc2")
         bias = DynamicPosBias.expand(table: v("\(a).relative_position_bias_table"), heads: heads, windowH: window, windowW: window)
     }
@@ -60,10 +51,6 @@ public final class SwinIRBlockBackward {
         init(height: Int, width: Int) { self.height = height; self.width = width }
     }
 
-    func usesSplitQKV(_ q: SiteQuantizers) -> Bool {
-        qkvParts.contains { q.activation[$0.name] != nil || q.weight[$0.name] != nil }
-    }
-
     func attention(height h: Int, width w: Int, quantizers q: SiteQuantizers) -> WindowAttentionBackward {
         let s = shifted ? window / 2 : 0
         let geo = WindowGeometry(height: h, width: w, paddedHeight: h, paddedWidth: w, windowH: window, windowW: window,
@@ -85,15 +72,7 @@ public final class SwinIRBlockBackward {
         c.x = x
         c.xn1 = norm1.apply(x)
         c.qkv = Buffer.uninitialized(L * 3 * C)
-        c.qkv.withUnsafeMutableBufferPointer { o in
-            if usesSplitQKV(q) {
-                c.qkvCaches = qkvParts.enumerated().map { t, part in
-                    part.forward(c.xn1, rows: L, out: o.baseAddress! + t * C, ldo: 3 * C, quantizers: q)
-                }
-            } else {
-                c.qkvCaches = [qkvFused.forward(c.xn1, rows: L, out: o.baseAddress!, ldo: 3 * C, quantizers: q)]
-            }
-        }
+        c.qkv.withUnsafeMutableBufferPointer { o in c.qkvCaches = qkv.forward(c.xn1, rows: L, out: o.baseAddress!, quantizers: q) }
         c.mixed = [Float](repeating: 0, count: L * C)
         let op = attention(height: h, width: w, quantizers: q)
         c.qkv.withUnsafeBufferPointer { qp in c.mixed.withUnsafeMutableBufferPointer { o in
@@ -136,7 +115,7 @@ public final class SwinIRBlockBackward {
                          quantizers: q, grads: grads)
         }}
         var dX1 = dOut
-        layerNorm(norm2, "\(prefix).norm2", x: c.x1, dy: dXn2, into: &dX1, rows: L, grads: grads)
+        LayerNormBackward.accumulate(norm2, "\(prefix).norm2", x: c.x1, dy: dXn2, into: &dX1, rows: L, grads: grads)
         // Attention: x1 = x + proj(attn(norm1(x))).
         var dMixed = [Float](repeating: 0, count: L * C)
         dX1.withUnsafeBufferPointer { g in dMixed.withUnsafeMutableBufferPointer { d in
@@ -152,32 +131,9 @@ public final class SwinIRBlockBackward {
         }}}
         grads.add("\(prefix).attn.relative_position_bias_table",
                   WindowAttentionBackward.foldBiasGradient(dBias, heads: heads, windowH: window, windowW: window))
-        var dXn1 = [Float](repeating: 0, count: L * C)
-        dQKV.withUnsafeBufferPointer { g in dXn1.withUnsafeMutableBufferPointer { d in
-            if usesSplitQKV(q) {
-                for (t, part) in qkvParts.enumerated() {
-                    part.backward(c.qkvCaches[t], x: c.xn1, dy: g.baseAddress! + t * C, ldy: 3 * C, rows: L, dx: d.baseAddress!,
-                                  accumulate: t > 0, quantizers: q, grads: grads)
-                }
-            } else {
-                qkvFused.backward(c.qkvCaches[0], x: c.xn1, dy: g.baseAddress!, ldy: 3 * C, rows: L, dx: d.baseAddress!,
-                                  accumulate: false, quantizers: q, grads: grads)
-            }
-        }}
+        let dXn1 = qkv.backward(c.qkvCaches, x: c.xn1, dQKV: dQKV, rows: L, quantizers: q, grads: grads)
         var dX = dX1
-        layerNorm(norm1, "\(prefix).norm1", x: c.x, dy: dXn1, into: &dX, rows: L, grads: grads)
+        LayerNormBackward.accumulate(norm1, "\(prefix).norm1", x: c.x, dy: dXn1, into: &dX, rows: L, grads: grads)
         return dX
-    }
-
-    /// d += LN backward (x, dy); LN parameter gradients into `grads`.
-    func layerNorm(_ n: LayerNorm, _ name: String, x: [Float], dy: [Float], into d: inout [Float], rows: Int,
-                   grads: ParameterGradients) {
-        let C = n.features
-        x.withUnsafeBufferPointer { xp in dy.withUnsafeBufferPointer { g in d.withUnsafeMutableBufferPointer { dp in
-            grads.with("\(name).weight") { dw in grads.with("\(name).bias") { db in
-                LayerNormBackward.backward(x: xp.baseAddress!, ldx: C, dy: g.baseAddress!, ldy: C, rows: rows, gamma: n.weight,
-                                           dx: dp.baseAddress!, lddx: C, accumulate: true, dGamma: dw, dBeta: db)
-            }}
-        }}}
     }
 }
