@@ -44,7 +44,10 @@ public enum CalibrationCheckpoint {
             "operand values per patch": String(o.operandValuesPerPatch),
             "tool version": r.toolVersion,
         ]
-        if let k = o.rotation { s["rotate"] = k.rawValue }   // only when set: checkpoints from before --rotate still resume
+        if let k = o.rotation {
+            s["rotate"] = k.rawValue
+            if o.rotationLayers != RotationPolicy.defaultLayers { s["rotate sites"] = o.rotationLayers.map(\.rawValue).sorted().joined(separator: ",") }
+        }   // only when set: checkpoints from before --rotate still resume
         // Every HarmoQ setting on its own line, so a refusal names the one that differs (e.g. config.iterations).
         if case .harmoq(let c) = o.method, let data = try? JSONEncoder().encode(c),
            let fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {

@@ -40,7 +40,7 @@ public enum CalibrationRun {
         var notes = ["calibration patches: \(r.patchCount) LR 64×64 crops drawn with seed \(r.patchSeed); the paper used 1000 DIV2K images"]
         if r.options.fpInputs { notes.append("every site calibrated on FP inputs") }
         if let k = r.options.rotation {
-            notes.append("online \(k.rawValue) rotations at \(sites.filter { $0.rotation != nil }.count) sites (inputs of qkv, fc1, fc2): x → x·R before the quantizer, stored weights W·R")
+            notes.append("online \(k.rawValue) rotations at \(sites.filter { $0.rotation != nil }.count) sites (inputs of \(RotationPolicy.Layer.allCases.filter(r.options.rotationLayers.contains).map(\.rawValue).joined(separator: ", "))): x → x·R before the quantizer, stored weights W·R")
         }
         var qp = QParams(calibrated: r.options, modelPath: r.modelPath, architecture: probe.architecture.rawValue,
                          scale: probe.scale, toolVersion: r.toolVersion, patchCount: r.patchCount,

@@ -19,6 +19,8 @@ public struct ModelCalibrationOptions: Sendable {
     /// Online rotations at the inputs of qkv, fc1, fc2 (`RotationPolicy`), seeded by `seed`; nil = none. Every method
     /// then calibrates the rotated site: inputs x·R and weight W·R.
     public var rotation: RotationKind?
+    /// Which Linears are rotated when `rotation` is set (default qkv, fc1, fc2).
+    public var rotationLayers: Set<RotationPolicy.Layer> = RotationPolicy.defaultLayers
 
     public init(method: CalibrationMethod, weightBits: Int, activationBits: Int) {
         self.method = method; self.weightBits = weightBits; self.activationBits = activationBits
@@ -62,7 +64,7 @@ public enum ModelCalibrator {
         let patchHW = patches.map { ($0.shape[2], $0.shape[3]) }
         let coordinator = Lockstep(count: patches.count, options: o, models: models, patchHW: patchHW, progress: progress)
         if let kind = o.rotation {
-            coordinator.rotations = try RotationPolicy.rotations(for: models[0], kind: kind, seed: o.seed)
+            coordinator.rotations = try RotationPolicy.rotations(for: models[0], kind: kind, seed: o.seed, layers: o.rotationLayers)
                 .mapValues { ($0.0, $0.1, OnlineRotation($0.1)) }
         }
         coordinator.resume = resume

@@ -112,6 +112,9 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan). Composes with every method except 2dquant; docs/rotations.md.")
     var rotate: RotateOption = .none
 
+    @Option(help: "With --rotate: comma-separated Linears rotated online, from qkv, proj, fc1, fc2 (default qkv,fc1,fc2; in DAT-light nothing can absorb a proj rotation, so it is online too).")
+    var rotateSites: String = "qkv,fc1,fc2"
+
     func run() throws {
         let rotation = rotate.kind
         if rotation != nil, method.registered.kind == .outputLevel {
@@ -131,6 +134,7 @@ struct Calibrate: ParsableCommand {
         options.seed = seed
         options.siteLimit = siteLimit
         options.rotation = rotation
+        options.rotationLayers = try CalibrationCLI.rotationLayers(rotateSites)
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         let srcs = try data.resolve(command: "calibrate")
         var req = CalibrationRun.Request(modelPath: model, options: options, sources: srcs, toolVersion: HarmoqVersion.string)
@@ -231,6 +235,19 @@ enum CalibrationCLI {
         throw CLIError("harmoq \(command): no calibration images: neither \(shared)/data/DIV2K-calib, \(shared)/data/train/T91 nor "
                        + "\(fetched) exists. Pass --sources DIR[,DIR…] (folders of .png/.bmp images that are not a test set), or run "
                        + "`make fetch-images` in the repository (three CC0 images into .cache/calib-images) and call harmoq from there")
+    }
+
+    /// `--rotate-sites qkv,fc1,fc2[,proj]`.
+    static func rotationLayers(_ s: String) throws -> Set<RotationPolicy.Layer> {
+        var out = Set<RotationPolicy.Layer>()
+        for part in s.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+            guard let l = RotationPolicy.Layer(rawValue: part) else {
+                throw CLIError("--rotate-sites: unknown Linear '\(part)' (use \(RotationPolicy.Layer.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            out.insert(l)
+        }
+        guard !out.isEmpty else { throw CLIError("--rotate-sites must name at least one of qkv, proj, fc1, fc2") }
+        return out
     }
 
     static func parseBits(_ s: String) throws -> (Int, Int) {

@@ -29,9 +29,11 @@ private func checkFloatEquivalence(modelPath: String) throws {
     let yFP = try fp.forward(x)
     for kind in RotationKind.allCases {
         let m = try ModelLoader.build(weights: weights)
-        let plan = try RotationPolicy.floatPlan(model: m, kind: kind, seed: 3)
-        let online = m.sites.filter(RotationPolicy.isOnlineSite)
-        #expect(plan.sites.count == online.count && online.count == 3 * m.sites.filter { $0.name.hasSuffix(".proj") }.count)
+        // Every Linear that can be rotated online (qkv, proj, fc1, fc2).
+        let all = Set(RotationPolicy.Layer.allCases)
+        let plan = try RotationPolicy.floatPlan(model: m, kind: kind, seed: 3, layers: all)
+        let online = m.sites.filter { RotationPolicy.isOnlineSite($0, layers: all) }
+        #expect(plan.sites.count == online.count && online.count == 4 * m.sites.filter { $0.name.hasSuffix(".proj") }.count)
         try QuantizedModel.apply(plan, to: m)
         let d = maxAbsDiff(try m.forward(x), yFP)
         let line = "\(m.architecture.rawValue) ×\(m.scale) kind=\(kind.rawValue) seed=3 input 20×24: max |Δ| = \(d) (threshold \(rotationFPThreshold))"

@@ -39,15 +39,27 @@ public struct SiteRotation: Codable, Sendable, Equatable {
     }
 }
 
-/// Which sites get an online rotation, and each site's seed. Online (nothing can absorb Rᵀ): the inputs of `qkv`
-/// (fused, or each of the split `qkv.q/.k/.v`), `fc1` and `fc2`. `proj` and the attention operands are left alone
-/// (docs/rotations.md says what could be folded where).
+/// Which sites get an online rotation, and each site's seed. Online (nothing can absorb Rᵀ): by default the inputs of
+/// `qkv` (fused, or each of the split `qkv.q/.k/.v`), `fc1` and `fc2`; `proj` on request (in DAT-light nothing can absorb
+/// its rotation either; in SwinIR-light a per-head one could be folded into v, docs/rotations.md).
 public enum RotationPolicy {
-    public static func isOnlineSite(_ site: Site) -> Bool {
-        guard site.isLinear else { return false }
+    /// The Linear kinds that can be rotated online (`--rotate-sites`).
+    public enum Layer: String, Codable, Sendable, CaseIterable { case qkv, proj, fc1, fc2 }
+    public static let defaultLayers: Set<Layer> = [.qkv, .fc1, .fc2]
+
+    /// The Linear kind of a site, or nil for sites that are not rotated (matmul operands, other linears).
+    public static func layer(of site: Site) -> Layer? {
+        guard site.isLinear else { return nil }
         let n = site.name
-        return n.hasSuffix(".qkv") || n.hasSuffix(".qkv.q") || n.hasSuffix(".qkv.k") || n.hasSuffix(".qkv.v")
-            || n.hasSuffix(".fc1") || n.hasSuffix(".fc2")
+        if n.hasSuffix(".qkv") || n.hasSuffix(".qkv.q") || n.hasSuffix(".qkv.k") || n.hasSuffix(".qkv.v") { return .qkv }
+        if n.hasSuffix(".proj") { return .proj }
+        if n.hasSuffix(".fc1") { return .fc1 }
+        if n.hasSuffix(".fc2") { return .fc2 }
+        return nil
+    }
+
+    public static func isOnlineSite(_ site: Site, layers: Set<Layer> = defaultLayers) -> Bool {
+        layer(of: site).map(layers.contains) ?? false
     }
 
     /// The seed of site `index` in a run with seed `seed` (each site its own signs / matrix).
@@ -57,9 +69,10 @@ public enum RotationPolicy {
     }
 
     /// Rotations for every online site of `model` (by site index), kind `kind`, run seed `seed`.
-    public static func rotations(for model: any SRModel, kind: RotationKind, seed: UInt64) throws -> [Int: (SiteRotation, Rotation)] {
+    public static func rotations(for model: any SRModel, kind: RotationKind, seed: UInt64,
+                                 layers: Set<Layer> = defaultLayers) throws -> [Int: (SiteRotation, Rotation)] {
         var out: [Int: (SiteRotation, Rotation)] = [:]
-        for (i, s) in model.sites.enumerated() where isOnlineSite(s) {
+        for (i, s) in model.sites.enumerated() where isOnlineSite(s, layers: layers) {
             guard case let .linear(d, _) = s.kind else { continue }
             do { out[i] = try SiteRotation.make(kind: kind, order: d, seed: siteSeed(run: seed, index: i)) } catch {
                 throw QuantError("--rotate \(kind.rawValue): site \(s.name) (\(d) inputs): \(error)")
@@ -107,9 +120,10 @@ extension RotationPolicy {
     /// A plan that quantizes nothing (W32A32) and only rotates: every online site of `model` with its rotation and the
     /// weight W·R. `QuantizedModel.apply` of it must reproduce the FP model to float noise (RotationEquivalenceTests) —
     /// the same applier and the same per-site rotations a calibrated plan uses.
-    public static func floatPlan(model: any SRModel, kind: RotationKind, seed: UInt64) throws -> QParams {
+    public static func floatPlan(model: any SRModel, kind: RotationKind, seed: UInt64,
+                                 layers: Set<Layer> = defaultLayers) throws -> QParams {
         var sites: [SiteQuantization] = []
-        for (i, r) in try rotations(for: model, kind: kind, seed: seed).sorted(by: { $0.key < $1.key }) {
+        for (i, r) in try rotations(for: model, kind: kind, seed: seed, layers: layers).sorted(by: { $0.key < $1.key }) {
             let site = model.sites[i]
             let w = try model.linearWeight(site).weight
             let m = w.shape[0], d = w.shape[1]
