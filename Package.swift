@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["SREngine", "SRIO", "HarmoQ", "CKernels", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
-        .testTarget(name: "CalibrationTests", dependencies: ["SRCalibration", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
+        .testTarget(name: "CalibrationTests", dependencies: ["SRCalibration", "SRInteger", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Fixtures"], swiftSettings: v5),
         .testTarget(name: "GoldenTests", dependencies: ["HarmoQGolden", "HarmoQ"], swiftSettings: v5),

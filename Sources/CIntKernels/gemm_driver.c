@@ -52,7 +52,8 @@ static void build_panels(int bits, const uint8_t *w, size_t rowBytes, int n, int
 }
 
 static int run(int isa, int m, int n, int k, const int8_t *a, int lda, int bits, const uint8_t *w, size_t rowBytes,
-               void *scratch, int32_t *c, int ldc, const float *scale, const float *bias, float *y, int ldy) {
+               void *scratch, int32_t *c, int ldc, const float *scale, const float *bias, float *y, int ldy,
+               const int32_t *colOffset) {
     if (isa == CIK_ISA_AUTO) isa = cik_isa_best();
     if (!cik_isa_supported(isa) || bits < 1 || bits > 8 || k > CIK_MAX_K || k < 0 || m < 0 || n < 0) return -1;
     if (m == 0 || n == 0) return 0;
@@ -64,6 +65,7 @@ static int run(int isa, int m, int n, int k, const int8_t *a, int lda, int bits,
             for (int i = 0; i < m; i++) {
                 int32_t acc;
                 cik_gemm_s8_reference(1, 1, k, a + (size_t)i * lda, lda, rows, k, &acc, 1);
+                if (colOffset && y) acc += colOffset[o];
                 if (y) { float t = scale[o] * (float)acc; y[(size_t)i * ldy + o] = bias ? t + bias[o] : t; }
                 else c[(size_t)i * ldc + o] = acc;
             }
@@ -96,8 +98,9 @@ static int run(int isa, int m, int n, int k, const int8_t *a, int lda, int bits,
                 int32_t *ct = c ? c + row * ldc + o0 : 0;
                 float *yt = y ? y + row * ldy + o0 : 0;
                 const float *st = scale ? scale + o0 : 0, *bt = bias ? bias + o0 : 0;
-                if (isa == CIK_ISA_AVX512VNNI) cik_store_avx512(tile, mr, nr, comp + i, ct, ldc, st, bt, yt, ldy);
-                else cik_store_avx2(tile, mr, nr, comp + i, ct, ldc, st, bt, yt, ldy);
+                const int32_t *ot = colOffset && y ? colOffset + o0 : 0;
+                if (isa == CIK_ISA_AVX512VNNI) cik_store_avx512(tile, mr, nr, comp + i, ct, ldc, st, bt, yt, ldy, ot);
+                else cik_store_avx2(tile, mr, nr, comp + i, ct, ldc, st, bt, yt, ldy, ot);
             }
         }
     }
@@ -107,12 +110,19 @@ static int run(int isa, int m, int n, int k, const int8_t *a, int lda, int bits,
 int cik_gemm_s8_packed(int isa, int m, int n, int k, const int8_t *a, int lda,
                        int bits, const uint8_t *w, size_t rowBytes, void *scratch,
                        int32_t *c, int ldc) {
-    return run(isa, m, n, k, a, lda, bits, w, rowBytes, scratch, c, ldc, 0, 0, 0, 0);
+    return run(isa, m, n, k, a, lda, bits, w, rowBytes, scratch, c, ldc, 0, 0, 0, 0, 0);
 }
 
 int cik_linear_s8_packed(int isa, int m, int n, int k, const int8_t *a, int lda,
                          int bits, const uint8_t *w, size_t rowBytes, void *scratch,
                          const float *scale, const float *bias, float *y, int ldy) {
     if (!scale || !y) return -1;
-    return run(isa, m, n, k, a, lda, bits, w, rowBytes, scratch, 0, 0, scale, bias, y, ldy);
+    return run(isa, m, n, k, a, lda, bits, w, rowBytes, scratch, 0, 0, scale, bias, y, ldy, 0);
+}
+
+int cik_linear_s8_packed_offset(int isa, int m, int n, int k, const int8_t *a, int lda,
+                                int bits, const uint8_t *w, size_t rowBytes, void *scratch,
+                                const int32_t *colOffset, const float *scale, const float *bias, float *y, int ldy) {
+    if (!scale || !y) return -1;
+    return run(isa, m, n, k, a, lda, bits, w, rowBytes, scratch, 0, 0, scale, bias, y, ldy, colOffset);
 }

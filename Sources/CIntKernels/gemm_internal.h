@@ -17,9 +17,10 @@
 void cik_micro_vnni(int k, const int8_t *a, int lda, int mr, const uint8_t *panel, int32_t tile[CIK_MR][CIK_NR]);
 void cik_micro_avx2(int k, const int8_t *a, int lda, int mr, const uint8_t *panel, int32_t tile[CIK_MR][CIK_NR]);
 /// Tile epilogue (epilogue.c): rows r < mr, outputs j < nr; s = tile[r][j] − comp[r]; writes c[r·ldc + j] = s
-/// when y is NULL, else y[r·ldy + j] = scale[j]·s (+ bias[j]). scale and bias point at the tile's first output.
+/// when y is NULL, else y[r·ldy + j] = scale[j]·s (+ bias[j]), with s += off[j] first when off is given (float output
+/// only). scale, bias and off point at the tile's first output.
 #define CIK_STORE_DECL(name) void name(int32_t tile[CIK_MR][CIK_NR], int mr, int nr, const int32_t *comp, int32_t *c, \
-    int ldc, const float *scale, const float *bias, float *y, int ldy)
+    int ldc, const float *scale, const float *bias, float *y, int ldy, const int32_t *off)
 CIK_STORE_DECL(cik_store_avx512);
 CIK_STORE_DECL(cik_store_avx2);
 CIK_STORE_DECL(cik_store_base);

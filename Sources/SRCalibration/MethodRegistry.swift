@@ -29,6 +29,9 @@ public struct MethodSettings: Sendable, Equatable {
     public var abrRollback = false
     /// HarmoQ: activation scheme; nil = the variant's default (affine corrected, symmetric literal).
     public var activationScheme: QuantScheme? = nil
+    /// HarmoQ: zero point of its affine grids; nil = the variant's default (integer corrected). The baselines take
+    /// theirs from `ModelCalibrationOptions.zeroPoint` (their `CalibrationMethod` has no settings).
+    public var zeroPoint: ZeroPoint? = nil
     public var seed: UInt64 = 0
 
     public init() {}
@@ -115,6 +118,7 @@ public enum MethodRegistry {
         c.refinementRows = s.refinementRows
         if s.abrRollback { c.rollbackOnIncrease = true }
         if let a = s.activationScheme { c.activationScheme = a == .symmetric ? nil : a }
+        if let z = s.zeroPoint { c.zeroPoint = z }
         c.seed = s.seed
         try c.validate()
         return .harmoq(c)

@@ -21,6 +21,16 @@ public struct ModelCalibrationOptions: Sendable {
     public var rotation: RotationKind?
     /// Which Linears are rotated when `rotation` is set (default qkv, fc1, fc2).
     public var rotationLayers: Set<RotationPolicy.Layer> = RotationPolicy.defaultLayers
+    /// Zero point of every affine grid (activations of linear and operand sites, affine weights); nil = the method's
+    /// default: HarmoQ its config's `zeroPoint` (float when unset), the baselines float.
+    public var zeroPoint: ZeroPoint?
+
+    /// The zero point this run uses.
+    public var effectiveZeroPoint: ZeroPoint {
+        if let z = zeroPoint { return z }
+        if case .harmoq(let c) = method { return c.zeroPoint ?? .float }
+        return .float
+    }
 
     public init(method: CalibrationMethod, weightBits: Int, activationBits: Int) {
         self.method = method; self.weightBits = weightBits; self.activationBits = activationBits
@@ -233,14 +243,16 @@ final class Lockstep: @unchecked Sendable {
             var w0 = try models[0].linearWeight(site).weight.data
             if let r = rotations[index] { w0 = r.matrix.rotateWeight(w0, outputs: m) }
             let problem = try LayerProblem(weight: w0, outputs: m, inputs: d, samples: samples, rows: rows, grid: grid)
-            let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index))
+            let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index),
+                                                  zeroPoint: o.effectiveZeroPoint)
             let l = r.quantization
             sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: o.activationBits < 32,
                                   weightQuantized: o.weightBits < 32, activationBits: aBits, activationScheme: l.activationScheme,
                                   rounding: l.rounding, activationLower: l.activationLower, activationUpper: l.activationUpper,
                                   layer: l, before: r.before, after: r.after,
                                   convergence: r.trace.map(ConvergenceTrace.init), solveCertificate: r.srcCertificate,
-                                  rotation: rotations[index]?.site)
+                                  rotation: rotations[index]?.site,
+                                  activationIntegerZeroPoint: l.activationIntegerZeroPoint)
             quantizedWeight = try l.quantizedWeight()
             line = String(format: "L_total %.5g → %.5g (linearised %.5g → %.5g)", r.before.deployment, r.after.deployment,
                           r.before.linearised, r.after.linearised)
@@ -249,10 +261,13 @@ final class Lockstep: @unchecked Sendable {
             var sample: [Float] = []
             var lo = Float.infinity, hi = -Float.infinity
             for i in 0..<count { sample += buffers[i]; lo = Swift.min(lo, minMax[i].0); hi = Swift.max(hi, minMax[i].1) }
-            let b = try OperandCalibration.bounds(method: o.method, bits: aBits, sample: sample, exactMin: lo, exactMax: hi, rounding: rounding)
+            let zp = o.effectiveZeroPoint
+            let b = try OperandCalibration.bounds(method: o.method, bits: aBits, sample: sample, exactMin: lo, exactMax: hi, rounding: rounding,
+                                                  zeroPoint: zp)
             sq = SiteQuantization(name: site.name, kind: .matmulOperand, activationQuantized: o.activationBits < 32,
                                   weightQuantized: false, activationBits: aBits, activationScheme: b.scheme, rounding: rounding,
-                                  activationLower: b.lower, activationUpper: b.upper, layer: nil, before: nil, after: nil)
+                                  activationLower: b.lower, activationUpper: b.upper, layer: nil, before: nil, after: nil,
+                                  activationIntegerZeroPoint: zp == .integer && b.scheme == .affine ? true : nil)
             quantizedWeight = nil
             line = String(format: "bounds [%.4g, %.4g]", b.lower, b.upper)
         }

@@ -6,8 +6,10 @@ import HarmoQ
 /// initialisation and the corrected one uses the MSE search. Baselines use their own observer (DOBI and the
 /// 2DQuant scheme per-tensor affine, the others symmetric).
 enum OperandCalibration {
+    /// `zeroPoint`: of the affine grids (`.integer`: the observers search among integer-zero-point grids).
     static func bounds(method: CalibrationMethod, bits: Int, sample: [Float], exactMin: Float, exactMax: Float,
-                       rounding: Rounding) throws -> (lower: Float, upper: Float, scheme: QuantScheme) {
+                       rounding: Rounding, zeroPoint: ZeroPoint = .float) throws -> (lower: Float, upper: Float, scheme: QuantScheme) {
+        let iz = zeroPoint == .integer
         let sym = Observer.symmetrise((exactMin, exactMax))
         let exact = Observer.widen(exactMin, exactMax)
         switch method {
@@ -16,13 +18,15 @@ enum OperandCalibration {
         case .percentile(let p): let b = Observer.symmetrise(try Observer.percentile(sample, p)); return (b.0, b.1, .symmetric)
         case .harmoq(let c) where c.activationScheme == .affine:
             guard exactMin < exactMax else { return (exact.0, exact.1, .affine) }
-            let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .affine, rounding: rounding)
+            let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .affine, rounding: rounding,
+                                           integerZeroPoint: iz)
             return (b.0, b.1, .affine)
         case .mseSearch, .harmoq:
             let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .symmetric, rounding: rounding)
             return (b.0, b.1, .symmetric)
         case .dobi(let one):
-            let b = try Observer.dobi(sample + [exactMin, exactMax], bits: bits, scheme: .affine, oneDirection: one, rounding: rounding)
+            let b = try Observer.dobi(sample + [exactMin, exactMax], bits: bits, scheme: .affine, oneDirection: one, rounding: rounding,
+                                      integerZeroPoint: iz)
             return (b.0, b.1, .affine)
         case .twoDQuantScheme:
             return (exact.0, exact.1, .affine)

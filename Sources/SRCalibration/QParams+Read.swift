@@ -69,6 +69,8 @@ extension QParams {
                 l.weightUpper = try t.required(s.name, "weight_upper", shape: [m]).data
                 l.inputScale = try t.optional(s.name, "input_scale", shape: [d])?.data
                 l.activationLower = b.data[0]; l.activationUpper = b.data[1]
+                l.activationIntegerZeroPoint = s.activationZeroPoint != nil ? true : nil
+                l.weightIntegerZeroPoint = wq.integerZeroPoint == true ? true : nil
                 layer = l
             case (.linear, nil):
                 throw QuantError("QPARAMS '\(t.path)': site \(s.name): a linear site needs 'weightQuantizer' in the sidecar")
@@ -90,7 +92,15 @@ extension QParams {
                                             activationScheme: s.activationScheme, rounding: s.rounding,
                                             activationLower: b.data[0], activationUpper: b.data[1], layer: layer,
                                             before: s.before, after: s.after, convergence: s.convergence,
-                                            solveCertificate: s.solveCertificate, rotation: rotation))
+                                            solveCertificate: s.solveCertificate, rotation: rotation,
+                                            activationIntegerZeroPoint: s.activationZeroPoint != nil ? true : nil))
+            if let z = s.activationZeroPoint {
+                let derived = (try? q.sites[q.sites.count - 1].activationQuantizer())?.zeroPoint
+                guard derived == z else {
+                    throw QuantError("QPARAMS '\(t.path)': site \(s.name): sidecar activationZeroPoint \(z) disagrees with the zero point "
+                                     + "\(derived.map(String.init) ?? "(none)") of tensor '\(s.name).activation_bounds' [\(b.data[0]), \(b.data[1])]")
+                }
+            }
         }
         return q
     }
@@ -182,7 +192,8 @@ extension QParams {
             }
             guard let l = s.layer else { continue }
             if l.activationLower != s.activationLower || l.activationUpper != s.activationUpper || l.activationBits != s.activationBits
-                || l.activationScheme != s.activationScheme || l.rounding != s.rounding {
+                || l.activationScheme != s.activationScheme || l.rounding != s.rounding
+                || (l.activationIntegerZeroPoint == true) != (s.activationIntegerZeroPoint == true) {
                 throw fail(s.name, "the layer's activation quantizer differs from the site's")
             }
             let m = l.outputs, d = l.inputs
@@ -207,7 +218,8 @@ extension QParams {
             guard s.weightQuantized else { continue }
             guard l.weightBits == weightBits else { throw fail(s.name, "weight bits \(l.weightBits) differ from the run's \(weightBits)") }
             for i in 0..<m {
-                do { _ = try Quantizer(bits: l.weightBits, lower: l.weightLower[i], upper: l.weightUpper[i], scheme: l.weightScheme, rounding: l.rounding) }
+                do { _ = try Quantizer(bits: l.weightBits, lower: l.weightLower[i], upper: l.weightUpper[i], scheme: l.weightScheme, rounding: l.rounding,
+                                       integerZeroPoint: l.weightIntegerZeroPoint == true) }
                 catch { throw fail(s.name, "weight_lower/weight_upper of channel \(i) [\(l.weightLower[i]), \(l.weightUpper[i])] are not a quantizer: \(error)") }
             }
         }

@@ -42,6 +42,9 @@ struct QParamsSidecar: Codable {
         var activationBits: Int
         var activationScheme: QuantScheme
         var rounding: Rounding
+        /// The integer zero point z of an affine activation grid (`Quantizer(integerZeroPoint:)`); absent = float zero
+        /// point. z is derived from the bounds; this copy is for readers and is checked against them on reading.
+        var activationZeroPoint: Int32?
         /// Linear sites only.
         var weightQuantizer: WeightQuantizer?
         var before: LayerLosses?
@@ -57,6 +60,8 @@ struct QParamsSidecar: Codable {
         var scheme: QuantScheme
         /// "perChannel" or "perTensor".
         var granularity: String
+        /// Affine weight grids with an integer zero point per row (absent = float zero point).
+        var integerZeroPoint: Bool?
     }
 
     init(_ q: QParams) {
@@ -68,7 +73,9 @@ struct QParamsSidecar: Codable {
         sites = q.sites.map { s in
             Site(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized, weightQuantized: s.weightQuantized,
                  activationBits: s.activationBits, activationScheme: s.activationScheme, rounding: s.rounding,
-                 weightQuantizer: s.layer.map { WeightQuantizer(bits: $0.weightBits, scheme: $0.weightScheme, granularity: $0.weightGranularity.rawValue) },
+                 activationZeroPoint: s.activationIntegerZeroPoint == true ? (try? s.activationQuantizer())?.zeroPoint : nil,
+                 weightQuantizer: s.layer.map { WeightQuantizer(bits: $0.weightBits, scheme: $0.weightScheme, granularity: $0.weightGranularity.rawValue,
+                                                                integerZeroPoint: $0.weightIntegerZeroPoint == true ? true : nil) },
                  before: s.before, after: s.after, convergence: s.convergence, solveCertificate: s.solveCertificate, rotation: s.rotation)
         }
     }

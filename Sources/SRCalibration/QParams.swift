@@ -30,10 +30,13 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
     public var solveCertificate: SolveCertificate? = nil
     /// Online rotation of a linear site's input (x → x·R before the quantizer; `layer.weight` is then W·R); nil = none.
     public var rotation: SiteRotation? = nil
+    /// Affine activation grid with an integer zero point (`Quantizer(integerZeroPoint:)`); nil = float zero point
+    /// (every file written before this field). Linear sites: equal to `layer.activationIntegerZeroPoint`.
+    public var activationIntegerZeroPoint: Bool? = nil
 
     public func activationQuantizer() throws -> Quantizer {
         try Quantizer(bits: activationBits, lower: activationLower, upper: activationUpper,
-                      scheme: activationScheme, rounding: rounding)
+                      scheme: activationScheme, rounding: rounding, integerZeroPoint: activationIntegerZeroPoint == true)
     }
 }
 

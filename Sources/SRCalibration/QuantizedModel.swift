@@ -5,11 +5,11 @@ import SRIO
 
 /// Puts a QPARAMS calibration onto a model (fake quantization, docs/integer.md "Exact fake quantization").
 ///
-/// * Linear sites with a quantized weight *and* input, both symmetric (and partial sums provably exact in Float,
-///   see `CodeDomainLinear`): evaluated in the code domain by a `CodeDomainExecutor` installed as the model's
+/// * Linear sites with a quantized weight *and* input, both on centred grids — symmetric or affine with an integer zero
+///   point (and partial sums provably exact in Float, see `CodeDomainLinear`): evaluated in the code domain by a `CodeDomainExecutor` installed as the model's
 ///   `linearExecutor`: y = fl(fl(Δx·Δw[o])·Σ cx·cw) + b with cx = code(x ⊘ s) — what integer execution computes, bit
 ///   for bit.
-/// * Every other quantized site (matmul operands, affine or W-only / A-only linear sites): the float path — the
+/// * Every other quantized site (matmul operands, float-zero-point affine or W-only / A-only linear sites): the float path — the
 ///   fake-quantized weight Ŵ is installed and this hook fake-quantizes the input in place, x ← Q_x(x ⊘ s).
 /// * A site with an online rotation (`SiteQuantization.rotation`): the hook first rotates its input in place,
 ///   x ← x·R (Float32 GEMM), then quantizes as above; the plan's weight is already W·R.
@@ -58,11 +58,13 @@ public final class QuantizedModel: ActivationHook {
     /// model's bias, the HSO input scale. Throws for affine weights (or, from `CodeDomainLinear`, affine inputs and
     /// partial sums beyond 2²⁴).
     static func codeDomainLinear(_ l: LayerQuantization, activation: Quantizer, model: any SRModel, site: Site) throws -> CodeDomainLinear {
-        guard l.weightScheme == .symmetric else {
-            throw QuantError("weight quantizer is \(l.weightScheme); the code domain needs symmetric weights")
-        }
         let qs = try l.weightQuantizers()
-        let codes = try ChannelQuantizer(quantizers: qs, axis: 0).codes(l.weight, shape: [l.outputs, l.inputs])
+        guard qs.allSatisfy(\.isCentred) else {
+            throw QuantError("weight quantizer is \(l.weightScheme) with a float zero point; the code domain needs symmetric or integer-zero-point weights")
+        }
+        // Centred codes q − z[o] (symmetric: the codes): Ŵ = Float(code)·Δw exactly as `quantizedWeight()`.
+        var codes = [Int32](repeating: 0, count: l.outputs * l.inputs)
+        for o in 0..<l.outputs { for p in 0..<l.inputs { codes[o * l.inputs + p] = qs[o].centredCode(l.weight[o * l.inputs + p]) } }
         let bias = try model.linearWeight(site).bias?.data
         return try CodeDomainLinear(activation: activation, weightCodes: codes, weightSteps: qs.map(\.step),
                                     outFeatures: l.outputs, inFeatures: l.inputs, bias: bias,

@@ -2,9 +2,12 @@ import CIntKernels
 import HarmoQ
 import SREngine
 
-/// A Linear site executed in integers: y[i, o] = (Δx·Δw[o]) · Σ_p qx[i, p]·qw[o, p] + b[o].
+/// A Linear site executed in integers: y[i, o] = (Δx·Δw[o]) · Σ_p cx[i, p]·cw[o, p] + b[o].
 ///
-/// qx = per-tensor symmetric codes of the input (`activation`), qw = the packed per-channel codes.
+/// cw = the packed per-channel (centred) weight codes; cx = the centred codes of the input under the per-tensor
+/// `activation` quantizer: symmetric codes, or q − z for an affine grid with an integer zero point z. In the latter
+/// case the kernel reads a = q − 2^(b−1) (int8) and the zero-point term is folded into the epilogue:
+/// Σ_p cw·(q − z) = Σ_p cw·a + (2^(b−1) − z)·Σ_p cw[o, p], the second term (`columnOffsets`) precomputed per row of W.
 /// The int32 sum is exact; the only float operations are Δx·Δw[o] (once per output channel), one
 /// multiply of the converted sum and one add of the bias.
 public final class IntegerLinear: @unchecked Sendable {
@@ -14,6 +17,8 @@ public final class IntegerLinear: @unchecked Sendable {
     public let isa: IntegerGEMM.ISA
     /// Δx·Δw[o] in Float.
     public let outputScales: [Float]
+    /// (2^(b−1) − z)·Σ_p cw[o, p] per output for an integer-zero-point activation; nil for symmetric activations.
+    public let columnOffsets: [Int32]?
 
     public init(weight: PackedLinearWeight, bias: [Float]?, activation: Quantizer, isa: IntegerGEMM.ISA = .best) throws {
         try ActivationCodes.check(activation)
@@ -27,6 +32,23 @@ public final class IntegerLinear: @unchecked Sendable {
         self.isa = isa
         let dx = activation.step
         outputScales = weight.scales.map { dx * $0 }
+        if let z = activation.zeroPoint {
+            let c = Int64(1 << (activation.bits - 1)) - Int64(z)
+            let codes = weight.codes(), k = weight.inFeatures
+            var offs = [Int32](repeating: 0, count: weight.outFeatures)
+            for o in 0..<weight.outFeatures {
+                var s: Int64 = 0, a: Int64 = 0
+                for p in 0..<k { s += Int64(codes[o * k + p]); a += abs(Int64(codes[o * k + p])) }
+                // |every intermediate of the epilogue| ≤ 128·a (the kernel's sum) + |offset| < 2^31.
+                guard 128 * a + abs(c * s) < Int64(Int32.max) else {
+                    throw IntegerError("zero-point term of output \(o) may leave int32 (Σ|cw| = \(a), z = \(z))")
+                }
+                offs[o] = Int32(c * s)
+            }
+            columnOffsets = offs
+        } else {
+            columnOffsets = nil
+        }
     }
 
     /// out (rows × out, row stride `ldo`, default out) from x (rows × in, row stride `ldx`, default in).
@@ -52,11 +74,11 @@ public final class IntegerLinear: @unchecked Sendable {
         let run: (Range<Int>) -> Void = { r in
             let scratch = IntegerGEMM.Scratch(n: n, k: k)
             let rc = self.weight.bytes.withUnsafeBufferPointer { pw in self.outputScales.withUnsafeBufferPointer { ps in
-                self.withBias { pb in
-                    cik_linear_s8_packed(self.isa.rawValue, Int32(r.count), Int32(n), Int32(k), codes + r.lowerBound * k, Int32(k),
-                                         Int32(self.weight.bits), pw.baseAddress, self.weight.rowBytes, scratch.raw,
-                                         ps.baseAddress, pb, out + r.lowerBound * ldo, Int32(ldo))
-                } } }
+                self.withBias { pb in self.withOffsets { po in
+                    cik_linear_s8_packed_offset(self.isa.rawValue, Int32(r.count), Int32(n), Int32(k), codes + r.lowerBound * k, Int32(k),
+                                                Int32(self.weight.bits), pw.baseAddress, self.weight.rowBytes, scratch.raw,
+                                                po, ps.baseAddress, pb, out + r.lowerBound * ldo, Int32(ldo))
+                } } } }
             precondition(rc == 0, "integer linear kernel refused its arguments")
         }
         if parallel && Parallel.threads > 1 && rows >= 16 {
@@ -73,6 +95,32 @@ public final class IntegerLinear: @unchecked Sendable {
         x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
             apply(px.baseAddress!, rows: rows, into: py.baseAddress!, parallel: parallel)
         } }
+        return y
+    }
+
+    private func withOffsets<R>(_ body: (UnsafePointer<Int32>?) -> R) -> R {
+        guard let c = columnOffsets else { return body(nil) }
+        return c.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
+    /// The slow, obviously-correct form of `apply` (one output at a time, Int64 sums of centred codes from
+    /// `Quantizer.code`, no kernel, no offsets): y = fl(fl(Δx·Δw[o])·Float(Σ_p (q − z)·cw) + b). `apply` must equal it
+    /// bit for bit (IntegerTests).
+    public func reference(_ x: [Float], rows: Int) -> [Float] {
+        let k = weight.inFeatures, n = weight.outFeatures
+        precondition(x.count == rows * k)
+        let w = weight.codes()
+        let z = activation.zeroPoint ?? 0
+        var y = [Float](repeating: 0, count: rows * n)
+        for i in 0..<rows {
+            let cx = (0..<k).map { Int64(activation.code(x[i * k + $0]) - z) }
+            for o in 0..<n {
+                var s: Int64 = 0
+                for p in 0..<k { s += cx[p] * Int64(w[o * k + p]) }
+                let t = outputScales[o] * Float(s)
+                y[i * n + o] = bias.map { t + $0[o] } ?? t
+            }
+        }
         return y
     }
 

@@ -69,7 +69,8 @@ public final class IntegerModelPlan: LinearExecutor {
     /// A plan from per-site calibrated quantization (`LayerQuantization`, as stored in a QPARAMS file): the codes
     /// of `layer.weight` under its per-row weight quantizers, packed; the activation quantizer from its bounds;
     /// the bias from the model. Sites missing from `layers` are not planned (they keep the float GEMM).
-    /// Throws unless every weight and activation quantizer is symmetric with at most 8 bits.
+    /// Throws unless every weight and activation quantizer is symmetric or affine with an integer zero point, with at
+    /// most 8 bits (affine weights are packed as centred codes, `PackedLinearWeight.init(weight:quantizer:)`).
     /// Input scales (HSO, x ⊘ s) are not part of the plan: the fake-quant hook applies them before the executor.
     public static func fromLayers(model: any SRModel, layers: [String: LayerQuantization],
                                   isa: IntegerGEMM.ISA = .best) throws -> IntegerModelPlan {
@@ -81,13 +82,14 @@ public final class IntegerModelPlan: LinearExecutor {
             guard w.shape == [l.outputs, l.inputs] else {
                 throw IntegerError("site \(site.name): layer is \(l.outputs)×\(l.inputs), the model's weight is \(w.shape)")
             }
-            guard l.weightScheme == .symmetric, l.activationScheme == .symmetric else {
-                throw IntegerError("site \(site.name): integer execution needs symmetric weight and activation quantizers "
-                                   + "(got \(l.weightScheme) / \(l.activationScheme)); for HarmoQ calibrate with --activation-scheme symmetric")
-            }
             let cq = try ChannelQuantizer(quantizers: try l.weightQuantizers(), axis: 0)
+            let aq = try l.activationQuantizer()
+            guard cq.quantizers.allSatisfy(\.isCentred), aq.isCentred else {
+                throw IntegerError("site \(site.name): integer execution needs symmetric or integer-zero-point quantizers "
+                                   + "(got \(l.weightScheme) / \(l.activationScheme) with a float zero point); calibrate with --zero-point integer")
+            }
             let packed = try PackedLinearWeight(weight: Tensor(shape: [l.outputs, l.inputs], data: l.weight), quantizer: cq)
-            linears[site.name] = try IntegerLinear(weight: packed, bias: b?.data, activation: try l.activationQuantizer(), isa: isa)
+            linears[site.name] = try IntegerLinear(weight: packed, bias: b?.data, activation: aq, isa: isa)
             bits = bits ?? l.weightBits
         }
         guard let bits else { throw IntegerError("no Linear site of the model is in the calibration") }

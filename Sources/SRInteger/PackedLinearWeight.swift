@@ -31,18 +31,29 @@ public struct PackedLinearWeight: Sendable, Equatable {
         self.scales = scales
     }
 
-    /// Packs the codes of `quantizer` (symmetric, axis 0, one quantizer per output row) applied to `weight`.
+    /// Packs the codes of `quantizer` (axis 0, one quantizer per output row) applied to `weight`: symmetric codes at
+    /// their own bit width, or — for affine grids with an integer zero point — the centred codes q − z[o], packed at the
+    /// smallest supported width that holds every row's centred range [−z, 2^b − 1 − z] (so Ŵ = Float(q − z)·Δw[o]
+    /// exactly as `ChannelQuantizer.fakeQuant`; e.g. 4-bit codes with z = 8 fit 4 bits, other z need 8).
     public init(weight: Tensor, quantizer: ChannelQuantizer) throws {
         guard weight.rank == 2, quantizer.axis == 0, quantizer.quantizers.count == weight.shape[0] else {
             throw IntegerError("packed weight needs a 2-D weight and a per-output-channel (axis 0) quantizer")
         }
         let qs = quantizer.quantizers
-        guard qs.allSatisfy({ $0.scheme == .symmetric }), let bits = qs.first?.bits, qs.allSatisfy({ $0.bits == bits }) else {
-            throw IntegerError("integer execution needs symmetric quantizers with one bit width")
+        guard qs.allSatisfy(\.isCentred), let b = qs.first?.bits, qs.allSatisfy({ $0.bits == b }) else {
+            throw IntegerError("integer execution needs symmetric or integer-zero-point weight quantizers with one bit width "
+                               + "(an affine weight grid needs --zero-point integer)")
         }
-        let codes = try quantizer.codes(weight.data, shape: weight.shape)
-        let bytes = try BitPacking.pack(codes: codes, rows: weight.shape[0], cols: weight.shape[1], bits: bits)
-        try self.init(bits: bits, outFeatures: weight.shape[0], inFeatures: weight.shape[1], bytes: bytes, scales: qs.map(\.step))
+        let lo = qs.map(\.centredCodeMin).min()!, hi = qs.map(\.centredCodeMax).max()!
+        guard let bits = BitPacking.supportedBits.sorted().first(where: { b <= $0 && BitPacking.codeRange(bits: $0).contains(lo)
+                                                                          && BitPacking.codeRange(bits: $0).contains(hi) }) else {
+            throw IntegerError("weight codes in [\(lo), \(hi)] do not fit a packed width (\(BitPacking.supportedBits) bits)")
+        }
+        let n = weight.shape[0], k = weight.shape[1]
+        var codes = [Int32](repeating: 0, count: n * k)
+        for o in 0..<n { for p in 0..<k { codes[o * k + p] = qs[o].centredCode(weight.data[o * k + p]) } }
+        let bytes = try BitPacking.pack(codes: codes, rows: n, cols: k, bits: bits)
+        try self.init(bits: bits, outFeatures: n, inFeatures: k, bytes: bytes, scales: qs.map(\.step))
     }
 
     /// Symmetric per-output-channel MinMax (AbsMax) quantization of `weight` at `bits`, then packing.

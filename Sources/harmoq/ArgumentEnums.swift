@@ -11,6 +11,7 @@ extension GradientMode: ExpressibleByArgument {}
 extension ProjectionKind: ExpressibleByArgument {}
 extension ProjectionAxis: ExpressibleByArgument {}
 extension QuantScheme: ExpressibleByArgument {}
+extension ZeroPoint: ExpressibleByArgument {}
 extension FakeQuantGradient: ExpressibleByArgument {}
 extension OperandPolicy: ExpressibleByArgument {}
 extension CheckSize: ExpressibleByArgument {}

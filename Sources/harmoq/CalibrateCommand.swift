@@ -62,6 +62,9 @@ struct Calibrate: ParsableCommand {
     @Option(help: "HarmoQ activation quantizer (per tensor): symmetric (paper) | affine (all 2^b levels on one-sided inputs such as post-GELU activations and softmax probabilities; linear and matmul-operand sites). Default: affine for harmoq (corrected), symmetric for harmoq-literal.")
     var activationScheme: QuantScheme?
 
+    @Option(help: "Zero point of affine grids: integer (z = round(−α/Δ), real 0 on the grid; what integer execution and ONNX QDQ run) | float (−α/Δ, 2DQuant's grid). Default: integer for harmoq (corrected), float for the baselines (dobi, 2dquant-scheme). docs/integer.md.")
+    var zeroPoint: ZeroPoint?
+
     @Option(help: "Percentile p for --method percentile (upper/lower p-th percentiles).")
     var percentile: Double = 99.99
 
@@ -125,11 +128,13 @@ struct Calibrate: ParsableCommand {
         }
         if method.registered.kind == .outputLevel {
             guard refine == nil else { throw CLIError("--refine is not available with --method 2dquant (its DQC is already output-level)") }
+            guard zeroPoint == nil else { throw CLIError("--zero-point is not available with --method 2dquant (the official 2DQuant grid has a float zero point)") }
             return try runTwoDQuant()
         }
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         let m = try CalibrationCLI.method(method.registered, settings: try settings())
         var options = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
+        options.zeroPoint = zeroPoint
         options.fpInputs = fpInputs
         options.seed = seed
         options.siteLimit = siteLimit
@@ -191,6 +196,7 @@ extension Calibrate {
         st.gradient = gradient
         st.abrRollback = abrRollback
         st.activationScheme = activationScheme
+        st.zeroPoint = zeroPoint
         st.seed = seed
         return st
     }

@@ -27,6 +27,8 @@ void cik_unpack_rows(int bits, const uint8_t *packed, size_t rowBytes, int k, in
 // ---------------------------------------------------------------------------------------------
 void cik_quantize_s8(const float *x, size_t count, float step, int qmin, int qmax, int halfToEven,
                      int8_t *out);
+void cik_quantize_s8_shifted(const float *x, size_t count, float step, int qmin, int qmax, int shift, int halfToEven,
+                             int8_t *out);
 
 // ---------------------------------------------------------------------------------------------
 // Integer GEMM, row-major: C[m×n] = A[m×k] · Wᵀ with A int8 (row stride lda) and W the dense
@@ -64,5 +66,12 @@ int cik_gemm_s8_packed(int isa, int m, int n, int k, const int8_t *a, int lda,
 int cik_linear_s8_packed(int isa, int m, int n, int k, const int8_t *a, int lda,
                          int bits, const uint8_t *w, size_t rowBytes, void *scratch,
                          const float *scale, const float *bias, float *y, int ldy);
+
+/* As cik_linear_s8_packed, with a per-output integer term added to every sum before the rescale:
+   y[i, o] = scale[o] * (float)(S[i, o] + colOffset[o]) (+ bias[o]); colOffset NULL = 0. It folds an activation
+   zero point in: with codes a = q - 2^(b-1), S + (2^(b-1) - z) * sum_p W[o, p] = sum_p W[o, p] * (q - z). */
+int cik_linear_s8_packed_offset(int isa, int m, int n, int k, const int8_t *a, int lda,
+                                int bits, const uint8_t *w, size_t rowBytes, void *scratch,
+                                const int32_t *colOffset, const float *scale, const float *bias, float *y, int ldy);
 
 #endif

@@ -5,7 +5,9 @@ public enum BaselineCalibration {
     public static let observerValueCap = 262_144
 
     public static func calibrate(_ p: LayerProblem, method: CalibrationMethod, weightBits: Int, activationBits: Int,
-                                 rounding: Rounding = .halfToEven, seed: UInt64 = 0) throws -> LayerQuantization {
+                                 rounding: Rounding = .halfToEven, seed: UInt64 = 0,
+                                 zeroPoint: ZeroPoint = .float) throws -> LayerQuantization {
+        let iz = zeroPoint == .integer
         let m = p.outputs, d = p.inputs
         let rowsCap = Swift.max(1, observerValueCap / d)
         let xObs = p.rows > rowsCap ? p.gather(p.rowSubset(rowsCap, seed: seed &+ 0x5eed)) : p.samples
@@ -26,9 +28,11 @@ public enum BaselineCalibration {
             (al, au) = try Observer.mseSearch(xObs, bits: activationBits, scheme: .symmetric, rounding: rounding)
         case .dobi(let one):
             wScheme = .affine; aScheme = .affine; granularity = .perTensor
-            let (l, u) = try Observer.dobi(p.weight, bits: weightBits, scheme: .affine, oneDirection: one, rounding: rounding)
+            let (l, u) = try Observer.dobi(p.weight, bits: weightBits, scheme: .affine, oneDirection: one, rounding: rounding,
+                                           integerZeroPoint: iz)
             wl = [Float](repeating: l, count: m); wu = [Float](repeating: u, count: m)
-            (al, au) = try Observer.dobi(xObs, bits: activationBits, scheme: .affine, oneDirection: one, rounding: rounding)
+            (al, au) = try Observer.dobi(xObs, bits: activationBits, scheme: .affine, oneDirection: one, rounding: rounding,
+                                         integerZeroPoint: iz)
         case .twoDQuantScheme:
             wScheme = .affine; aScheme = .affine; granularity = .perTensor
             let (l, u) = try Observer.minMax(p.weight)
@@ -38,6 +42,8 @@ public enum BaselineCalibration {
         return LayerQuantization(weightBits: weightBits, activationBits: activationBits, weightScheme: wScheme,
                                  activationScheme: aScheme, rounding: rounding, weightGranularity: granularity,
                                  outputs: m, inputs: d, weightLower: wl, weightUpper: wu,
-                                 activationLower: al, activationUpper: au, inputScale: nil, weight: p.weight)
+                                 activationLower: al, activationUpper: au, inputScale: nil, weight: p.weight,
+                                 activationIntegerZeroPoint: iz && aScheme == .affine ? true : nil,
+                                 weightIntegerZeroPoint: iz && wScheme == .affine ? true : nil)
     }
 }

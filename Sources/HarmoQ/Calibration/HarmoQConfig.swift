@@ -60,6 +60,9 @@ public struct HarmoQConfig: Codable, Sendable, Equatable {
     /// gives one-sided inputs (post-GELU, softmax probabilities) all 2^b levels instead of about half of them.
     /// Optional so that configurations recorded before this option decode unchanged.
     public var activationScheme: QuantScheme?
+    /// Zero point of an affine activation grid: nil = `.float` (configurations recorded before this option).
+    /// The corrected preset uses `.integer` (docs/integer.md "Integer zero points": the measured cost).
+    public var zeroPoint: ZeroPoint?
 
     // Steps on/off (Table 2 ablation).
     public var useSRC = true
@@ -154,6 +157,7 @@ public struct HarmoQConfig: Codable, Sendable, Equatable {
         c.weightBits = weightBits
         c.activationBits = activationBits
         c.activationScheme = .affine
+        c.zeroPoint = .integer
         return c
     }
 

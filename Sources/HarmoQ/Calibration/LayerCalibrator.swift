@@ -5,13 +5,16 @@
 /// δx, which SRC compensates; the literal variant follows the paper's order (SRC, then scalar HSO — which, applied to
 /// tensors and bounds alike, cannot change the result either way).
 public enum LayerCalibrator {
+    /// `zeroPoint`: the zero point of affine grids; nil = the method's default (HarmoQ: its config's, float when unset;
+    /// the baselines: float). For HarmoQ a value here overrides the config's.
     public static func calibrate(_ p: LayerProblem, method: CalibrationMethod, weightBits: Int, activationBits: Int,
-                                 seed: UInt64 = 0) throws -> LayerCalibrationResult {
+                                 seed: UInt64 = 0, zeroPoint: ZeroPoint? = nil) throws -> LayerCalibrationResult {
         var config: HarmoQConfig
         if case .harmoq(let c) = method { config = c } else { config = HarmoQConfig() }
         config.weightBits = weightBits
         config.activationBits = activationBits
         config.seed = seed
+        if let z = zeroPoint { config.zeroPoint = z }
         try config.validate()
         let evalRows = p.rowSubset(config.refinementRows, seed: seed)
         let raw = p.gather(evalRows)
@@ -22,11 +25,12 @@ public enum LayerCalibrator {
         let before = try losses(initial, rawRows: raw, rows: evalRows.count, original: p.weight)
         if case .harmoq = method, config.activationScheme == .affine {
             initial.activationScheme = .affine
+            initial.activationIntegerZeroPoint = config.zeroPoint == .integer ? true : nil
             (initial.activationLower, initial.activationUpper) = try activationMinMax(p.samples)
         }
         guard case .harmoq = method else {
             let q = try BaselineCalibration.calibrate(p, method: method, weightBits: weightBits, activationBits: activationBits,
-                                                      rounding: config.rounding, seed: seed)
+                                                      rounding: config.rounding, seed: seed, zeroPoint: zeroPoint ?? .float)
             return LayerCalibrationResult(method: method.name, quantization: q, before: before,
                                           after: try losses(q, rawRows: raw, rows: evalRows.count, original: p.weight),
                                           trace: nil, srcCorrectionNorm: 0)

@@ -70,15 +70,21 @@ public struct LayerQuantization: Codable, Sendable, Equatable {
     public var inputScale: [Float]?
     /// m×d row-major.
     public var weight: [Float]
+    /// Affine activation grid with an integer zero point (`Quantizer(integerZeroPoint:)`); nil/false = float zero
+    /// point (files written before this field). The bounds stay as calibrated; the quantizer snaps them.
+    public var activationIntegerZeroPoint: Bool? = nil
+    /// The same for affine weight grids.
+    public var weightIntegerZeroPoint: Bool? = nil
 
     public func weightQuantizers() throws -> [Quantizer] {
         try (0..<outputs).map { try Quantizer(bits: weightBits, lower: weightLower[$0], upper: weightUpper[$0],
-                                              scheme: weightScheme, rounding: rounding) }
+                                              scheme: weightScheme, rounding: rounding,
+                                              integerZeroPoint: weightIntegerZeroPoint == true) }
     }
 
     public func activationQuantizer() throws -> Quantizer {
         try Quantizer(bits: activationBits, lower: activationLower, upper: activationUpper,
-                      scheme: activationScheme, rounding: rounding)
+                      scheme: activationScheme, rounding: rounding, integerZeroPoint: activationIntegerZeroPoint == true)
     }
 
     /// Q_w(weight), m×d.

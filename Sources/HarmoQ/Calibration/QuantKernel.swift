@@ -6,6 +6,10 @@ public struct QuantKernel: Sendable {
     let codeMin: Float, codeMax: Float
     let n: Float
     let symmetric: Bool
+    /// Symmetric, or affine with an integer zero point: x̂ = c·Δ with c in [codeMin, codeMax] (centred codes).
+    let centred: Bool
+    /// The integer zero point (0 unless affine with one).
+    let zero: Float
     let evenRounding: Bool
     /// The code range in which the symmetric STE derivative applies (= [codeMin, codeMax]; a `ShippedMutant` may move it).
     let steMin: Float, steMax: Float
@@ -14,9 +18,11 @@ public struct QuantKernel: Sendable {
 
     public init(_ q: Quantizer) {
         step = q.step; lower = q.lower; upper = q.upper
-        codeMin = Float(q.codeMin); codeMax = Float(q.codeMax)
+        codeMin = Float(q.centredCodeMin); codeMax = Float(q.centredCodeMax)
         n = q.levelsMinusOne
         symmetric = q.scheme == .symmetric
+        centred = q.isCentred
+        zero = Float(q.zeroPoint ?? 0)
         let mutant = ShippedMutant.active
         evenRounding = q.rounding == .halfToEven || mutant == .kernelRoundingIgnoresMode
         switch mutant {
@@ -33,7 +39,7 @@ public struct QuantKernel: Sendable {
 
     /// x̂ = Q(x).
     @inline(__always) public func fakeQuant(_ x: Float) -> Float {
-        if symmetric {
+        if centred {
             let v = x / step
             if v.isNaN { return 0 }
             // Through Int32 like `Quantizer.code`, so −0 becomes +0 exactly as there.
@@ -55,6 +61,17 @@ public struct QuantKernel: Sendable {
             let dStep = inside && !exact ? q - v : q
             return (Float(Int32(q)) * step, -dStep / n, dStep / n)
         }
+        if centred {
+            // Integer zero point: `Quantizer.derivatives` (affine derivatives at the grid's bounds [−zΔ, (N−z)Δ]).
+            let v = x / step
+            if v.isNaN { return (0, 0, 0) }
+            let r = round(v)
+            let xh = Float(Int32(Swift.min(Swift.max(r, codeMin), codeMax))) * step
+            if v >= codeMax { return (xh, 0, upperClipGradient) }
+            if v <= codeMin { return (xh, 1, 0) }
+            if exact { return (xh, 1 - (r + zero) / n, (r + zero) / n) }
+            return (xh, -(r - v) / n, (r - v) / n)
+        }
         let xh = fakeQuant(x)
         if x >= upper { return (xh, 0, upperClipGradient) }
         if x <= lower { return (xh, 1, 0) }
@@ -68,7 +85,7 @@ public struct QuantKernel: Sendable {
     /// compiler can vectorise; equal bit for bit to `fakeQuant` element by element (checked by a test).
     public func fakeQuantInPlace(_ xs: UnsafeMutableBufferPointer<Float>, divideBy scale: [Float]? = nil) {
         let st = step, lo = codeMin, hi = codeMax, lw = lower, up = upper
-        let sym = symmetric, even = evenRounding
+        let sym = centred, even = evenRounding
         @inline(__always) func one(_ x: Float) -> Float {
             if sym {
                 let v = x / st

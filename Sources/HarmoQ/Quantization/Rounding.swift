@@ -33,3 +33,12 @@ public enum GradientMode: String, Codable, Sendable, CaseIterable {
     /// The almost-everywhere derivative of the real, piecewise-constant quantizer: d round(v)/dv = 0.
     case exact
 }
+
+/// Where an affine grid puts its zero point.
+public enum ZeroPoint: String, Codable, Sendable, CaseIterable {
+    /// z = −α/Δ as a float (2DQuant's grid: x̂ = Δ·round((clip(x,α,β) − α)/Δ) + α); real 0 is generally not a grid point,
+    /// so no integer runtime or ONNX QDQ graph holds it exactly.
+    case float
+    /// z = round(−α/Δ), an integer code (the standard asymmetric scheme): `Quantizer(integerZeroPoint: true)`.
+    case integer
+}

@@ -55,8 +55,9 @@ public enum Observer {
 
     /// Quantization error ‖x − Q(x)‖² for bounds (lo, hi); +∞ when the bounds are not a valid quantizer.
     public static func quantError(_ x: [Float], lower: Float, upper: Float, bits: Int,
-                                  scheme: QuantScheme, rounding: Rounding = .halfToEven) -> Double {
-        guard let q = try? Quantizer(bits: bits, lower: lower, upper: upper, scheme: scheme, rounding: rounding) else {
+                                  scheme: QuantScheme, rounding: Rounding = .halfToEven, integerZeroPoint: Bool = false) -> Double {
+        guard let q = try? Quantizer(bits: bits, lower: lower, upper: upper, scheme: scheme, rounding: rounding,
+                                     integerZeroPoint: integerZeroPoint) else {
             return .infinity
         }
         var e = 0.0
@@ -69,7 +70,8 @@ public enum Observer {
     /// - two-sided (code-faithful default): δ = (max−min)/(2·candidates), lb = min + iδ, ub = max − iδ;
     /// - one-direction: δ = (max−min)/candidates, lb = min, ub = max − iδ.
     public static func dobi(_ x: [Float], bits: Int, scheme: QuantScheme = .affine, candidates: Int = 100,
-                            oneDirection: Bool = false, rounding: Rounding = .halfToEven) throws -> (Float, Float) {
+                            oneDirection: Bool = false, rounding: Rounding = .halfToEven,
+                            integerZeroPoint: Bool = false) throws -> (Float, Float) {
         let (mn, mx) = try minMax(x)
         guard candidates >= 1 else { throw QuantError("DOBI needs ≥ 1 candidate, got \(candidates)") }
         _ = try Quantizer(bits: bits, lower: mn, upper: mx, scheme: scheme, rounding: rounding)
@@ -80,7 +82,7 @@ public enum Observer {
         for i in 0..<candidates {
             let lb = oneDirection ? mn : mn + Float(i) * delta
             let ub = mx - Float(i) * delta
-            let e = quantError(x, lower: lb, upper: ub, bits: bits, scheme: scheme, rounding: rounding)
+            let e = quantError(x, lower: lb, upper: ub, bits: bits, scheme: scheme, rounding: rounding, integerZeroPoint: integerZeroPoint)
             if e < bestErr { bestErr = e; best = (lb, ub) }
         }
         return best
@@ -89,7 +91,7 @@ public enum Observer {
     /// MSE-optimal symmetric-shrink search: bounds (c·lo, c·hi) for c on a grid of `grid` values in (0, 1],
     /// minimising ‖x − Q(x)‖² (ties keep the widest). Starts from MinMax (affine) or AbsMax (symmetric).
     public static func mseSearch(_ x: [Float], bits: Int, scheme: QuantScheme = .symmetric, grid: Int = 100,
-                                 rounding: Rounding = .halfToEven) throws -> (Float, Float) {
+                                 rounding: Rounding = .halfToEven, integerZeroPoint: Bool = false) throws -> (Float, Float) {
         guard grid >= 1 else { throw QuantError("mseSearch needs grid ≥ 1, got \(grid)") }
         let (lo, hi) = scheme == .symmetric ? try absMax(x) : try minMax(x)
         var best = (lo, hi)
@@ -97,7 +99,8 @@ public enum Observer {
         let skipFull = ShippedMutant.active == .observerMSESearchSkipsFullRange ? 1 : 0
         for i in 0..<grid {
             let c = Float(grid - i - skipFull) / Float(grid)
-            let e = quantError(x, lower: c * lo, upper: c * hi, bits: bits, scheme: scheme, rounding: rounding)
+            let e = quantError(x, lower: c * lo, upper: c * hi, bits: bits, scheme: scheme, rounding: rounding,
+                               integerZeroPoint: integerZeroPoint)
             if e < bestErr { bestErr = e; best = (c * lo, c * hi) }
         }
         return best

@@ -122,7 +122,8 @@ public struct FakeQuantizer: DifferentiableQuantizer {
         }
         let qs = try quantizers.indices.map { c in
             try Quantizer(bits: quantizers[c].bits, lower: lower[c], upper: upper[c],
-                          scheme: quantizers[c].scheme, rounding: quantizers[c].rounding)
+                          scheme: quantizers[c].scheme, rounding: quantizers[c].rounding,
+                          integerZeroPoint: quantizers[c].zeroPoint != nil)
         }
         return try FakeQuantizer(perChannel: qs, inner: inner, gradient: gradient)
     }
@@ -193,7 +194,8 @@ public struct FakeQuantizer: DifferentiableQuantizer {
         let symmetric: Bool, even: Bool
 
         init(_ q: Quantizer) {
-            lower = q.lower; upper = q.upper; step = q.step; n = q.levelsMinusOne
+            // An integer zero point: the affine derivatives at the grid's own bounds [−zΔ, (N−z)Δ] (as `Quantizer.derivatives`).
+            lower = q.gridLower; upper = q.gridUpper; step = q.step; n = q.levelsMinusOne
             qmin = Float(q.codeMin); qmax = Float(q.codeMax)
             symmetric = q.scheme == .symmetric
             even = q.rounding == .halfToEven

@@ -36,8 +36,9 @@ public enum BulkQuantization {
     private static func one(_ q: Quantizer, _ p: UnsafeMutablePointer<Float>, _ n: Int,
                             _ divisor: UnsafePointer<Float>?, _ period: Int) {
         let lo = Float(q.codeMin), hi = Float(q.codeMax), even: Int32 = q.rounding == .halfToEven ? 1 : 0
-        if q.scheme == .symmetric {
-            ck_fake_quant_sym(p, n, q.step, lo, hi, even, divisor, period)
+        if q.isCentred {
+            // Symmetric, or affine with an integer zero point: x̂ = c·Δ, c = clip(round(x/Δ), centred code range).
+            ck_fake_quant_sym(p, n, q.step, Float(q.centredCodeMin), Float(q.centredCodeMax), even, divisor, period)
             return
         }
         // Affine: codes in C into an L1-sized scratch block, then x̂ = code·Δ + α here (Swift never fuses this
@@ -73,13 +74,14 @@ public enum BulkQuantization {
         }
     }
 
-    /// Symmetric codes of x as integer-valued Floats: out[r·ldo + j] = Float(q.code(x[r·ldx + j] / divideBy[j]))
-    /// (or of x[r·ldx + j] when `divideBy` is nil), rows × cols. Affine quantizers are refused (precondition).
+    /// Centred codes of x as integer-valued Floats: out[r·ldo + j] = Float(q.centredCode(x[r·ldx + j] / divideBy[j]))
+    /// (or of x[r·ldx + j] when `divideBy` is nil), rows × cols — for symmetric quantizers the codes, for an integer
+    /// zero point q − z. Float-zero-point affine quantizers are refused (precondition).
     public static func codes(_ q: Quantizer, x: UnsafePointer<Float>, ldx: Int, rows: Int, cols: Int,
                              divideBy: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, ldo: Int) {
-        precondition(q.scheme == .symmetric, "BulkQuantization.codes: symmetric quantizers only")
+        precondition(q.isCentred, "BulkQuantization.codes: symmetric or integer-zero-point quantizers only")
         guard rows > 0, cols > 0 else { return }
-        ck_quant_codes(x, Int32(ldx), Int32(rows), Int32(cols), q.step, Float(q.codeMin), Float(q.codeMax),
+        ck_quant_codes(x, Int32(ldx), Int32(rows), Int32(cols), q.step, Float(q.centredCodeMin), Float(q.centredCodeMax),
                        q.rounding == .halfToEven ? 1 : 0, 0, q.lower, q.upper, divideBy, out, Int32(ldo))
     }
 }

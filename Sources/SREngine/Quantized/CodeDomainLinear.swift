@@ -1,17 +1,20 @@
 import CKernels
 import HarmoQ
 
-/// A Linear site with symmetric quantized weight and input, fake-quantized exactly in the code domain:
+/// A Linear site with quantized weight and input on centred grids (symmetric, or affine with an integer zero point z:
+/// x̂ = (q − z)·Δ = c·Δ), fake-quantized exactly in the code domain:
 ///
 ///     y[i, o] = fl( fl(s[o] · S[i, o]) + b[o] ),   s[o] = fl(Δx · Δw[o]),   S[i, o] = Σ_p cx[i, p] · cw[o, p]
 ///
-/// with cx = `Quantizer.code(x ⊘ inputScale)` and cw the weight codes, both held as integer-valued Floats, and S
+/// with cx = `Quantizer.centredCode(x ⊘ inputScale)` (= code − z) and cw the centred weight codes, both held as
+/// integer-valued Floats, and S
 /// from the engine's fast float GEMM. That is Q_w(W)·Q_x(x) + b with the scale applied once per output: the same
 /// Float operations, in the same order, as the integer epilogue (`cik_linear_s8_packed`: Δx·Δw[o] in Float, one
 /// multiply of the exact sum, then one add of the bias, never fused), so integer execution reproduces it bit for bit.
 ///
 /// Exactness of S (`partialSumBound`): every product |cx·cw| and every partial sum of any subset of the k products
-/// is an integer of magnitude ≤ Mx·max_o Σ_p |cw[o, p]| with Mx = 2^(bx−1) = max |cx|. While that bound is ≤ 2²⁴,
+/// is an integer of magnitude ≤ Mx·max_o Σ_p |cw[o, p]| with Mx = max |cx| (2^(bx−1) symmetric, max(z, 2^b − 1 − z)
+/// with a zero point). While that bound is ≤ 2²⁴,
 /// every such integer is a Float, so each multiply, add or fused multiply-add of the GEMM is exact whatever its order
 /// and blocking: S is the exact integer sum. `init` refuses a site whose bound exceeds 2²⁴ (it then stays in the
 /// float fake-quant path).
@@ -31,12 +34,13 @@ public final class CodeDomainLinear: @unchecked Sendable {
     public let partialSumBound: Int64
     let packed: GEMM.Packed
 
-    /// weightCodes: out × in integer codes; weightSteps: Δw per output row. Throws when the activation quantizer is
-    /// not symmetric, a shape or step is wrong, or the partial sums could leave the exact range of Float.
+    /// weightCodes: out × in centred integer codes (Ŵ = code·Δw); weightSteps: Δw per output row. Throws when the
+    /// activation quantizer is affine with a float zero point, a shape or step is wrong, or the partial sums could leave
+    /// the exact range of Float.
     public init(activation: Quantizer, weightCodes: [Int32], weightSteps: [Float], outFeatures: Int, inFeatures: Int,
                 bias: [Float]?, inputScale: [Float]? = nil) throws {
-        guard activation.scheme == .symmetric else {
-            throw EngineError("code-domain Linear needs a symmetric activation quantizer, got \(activation.scheme)")
+        guard activation.isCentred else {
+            throw EngineError("code-domain Linear needs a symmetric or integer-zero-point activation quantizer, got \(activation.scheme) with a float zero point")
         }
         guard outFeatures > 0, inFeatures > 0, weightCodes.count == outFeatures * inFeatures,
               weightSteps.count == outFeatures else {
@@ -47,7 +51,7 @@ public final class CodeDomainLinear: @unchecked Sendable {
         }
         if let b = bias, b.count != outFeatures { throw EngineError("code-domain Linear: bias has \(b.count) entries for \(outFeatures) outputs") }
         if let s = inputScale, s.count != inFeatures { throw EngineError("code-domain Linear: input scale has \(s.count) entries for \(inFeatures) inputs") }
-        let mx = Int64(Swift.max(-Int64(activation.codeMin), Int64(activation.codeMax)))
+        let mx = Swift.max(-Int64(activation.centredCodeMin), Int64(activation.centredCodeMax))
         var worst: Int64 = 0
         for o in 0..<outFeatures {
             var a: Int64 = 0
