@@ -67,7 +67,7 @@ public struct RegisteredMethod: Sendable {
 /// Every calibration method harmoq offers, registered once: the CLI, the tables and the docs read this list.
 public enum MethodRegistry {
     public static let all: [RegisteredMethod] = [
-        RegisteredMethod(name: "harmoq", summary: "HarmoQ, corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss, affine activation grid)",
+        RegisteredMethod(name: "harmoq", summary: "HarmoQ, corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss, affine activation grid with an integer zero point)",
                          kind: .perLayer, build: { try harmoq(.corrected(), $0) }),
         RegisteredMethod(name: "harmoq-literal", summary: "HarmoQ with the paper's formulas as printed (symmetric activation grid)",
                          kind: .perLayer, build: { try harmoq(.paperLiteral(), $0) }),

@@ -4,7 +4,7 @@ import SREngine
 import SRIO
 import SRCalibration
 
-/// `harmoq eval --model FILE [--quant QPARAMS] --set DIR --scale S [--json PATH] [--limit N]`
+/// `harmoq eval --model FILE [--quant QPARAMS [--int]] --set DIR --scale S [--json PATH] [--limit N]`
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -30,6 +30,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Quantization parameters written by `harmoq calibrate` (.qparams safetensors with its .json sidecar): evaluate the fake-quantized model instead of FP.")
     var quant: String?
 
+    @Flag(name: .customLong("int"), help: "With --quant: evaluate integer execution (every weight- and activation-quantized Linear site as an int8 GEMM, as `harmoq infer --int --quant`) and, beside it, the fake quantization of the same plan; prints per image the integer PSNR/SSIM and the integer − fake difference (PSNR, max |Δ| of the outputs, differing outputs and 8-bit values). Two forwards per image. --json then writes {plan, integer, fakeQuant, images}.")
+    var integer = false
+
     @OptionGroup var binding: ModelBindingOptions
 
     func run() throws {
@@ -37,6 +40,10 @@ struct Eval: ParsableCommand {
         do { (net, identity) = try ModelIdentity.load(path: model) } catch { throw CLIError("harmoq eval: \(error)") }
         guard net.scale == scale else {
             throw CLIError("harmoq eval: --scale \(scale) does not match the model's scale \(net.scale) (\(model))")
+        }
+        if integer {
+            guard let quant else { throw CLIError("harmoq eval: --int needs --quant QPARAMS (the plan to run in integers)") }
+            return try runInteger(net: net, identity: identity, quant: quant)
         }
         if let quant {
             do {
@@ -64,6 +71,49 @@ struct Eval: ParsableCommand {
         print(report.text())
         if let path = json {
             do { try AtomicFile.write(try report.jsonData(), to: path) } catch { throw CLIError("harmoq eval: cannot write \(path): \(error)") }
+        }
+    }
+
+    /// `--int`: the plan's fake quantization over the set, then its integer execution, then the per-image comparison.
+    func runInteger(net fake: any SRModel, identity: ModelIdentity, quant: String) throws {
+        let setup: IntegerSetup
+        let net: any SRModel
+        do {
+            setup = try IntegerSetup.make(model: fake, bits: nil, quant: quant, calibration: [], identity: identity, binding: binding,
+                                          command: "eval")
+            (net, _) = try ModelIdentity.load(path: model)
+            try setup.installFake(on: fake)
+            try setup.installInteger(on: net)
+        } catch let e as CLIError { throw e } catch { throw CLIError("harmoq eval: --quant \(quant): \(error)") }
+        FileHandle.standardError.write(Data("harmoq eval --int: \(setup.label)\n".utf8))
+        let result: IntegerEvaluation
+        do {
+            let bench = try BenchmarkSet.load(dir: set, scale: scale)
+            let showProgress = isatty(STDERR_FILENO) == 1
+            let progress: ((String) -> Void)? = showProgress ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil
+            var outputs: [(fake: Tensor, integer: Tensor)] = []
+            let fakeReport = try SREvaluation.run(set: bench, scale: scale, limit: limit, upscale: { x in
+                let y = try fake.forward(x); outputs.append((y, y)); return y
+            }, progress: progress.map { p in { p("fake-quant " + $0) } })
+            var i = 0
+            let intReport = try SREvaluation.run(set: bench, scale: scale, limit: limit, upscale: { x in
+                let y = try net.forward(x); outputs[i].integer = y; i += 1; return y
+            }, progress: progress.map { p in { p("integer " + $0) } })
+            result = try IntegerEvaluation.make(plan: setup.label, integer: intReport, fake: fakeReport, outputs: outputs)
+        } catch let e as IOError {
+            throw CLIError("harmoq eval: \(e.message)")
+        } catch {
+            throw CLIError("harmoq eval: \(error)")
+        }
+        print(result.integer.text())
+        print(result.text())
+        if let path = json {
+            do {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                try AtomicFile.write(try enc.encode(result), to: path)
+            } catch { throw CLIError("harmoq eval: cannot write \(path): \(error)") }
         }
     }
 }

@@ -13,7 +13,7 @@ struct Infer: ParsableCommand {
         abstract: "Super-resolve one image with a model (whole image, one forward; Float32, or integer Linear sites with --int).",
         discussion: "The output is clamped to [0, 1], multiplied by 255 and rounded half to even, as the official scripts do. "
             + "With --int every Linear site runs as int8×int8→int32 GEMM on packed symmetric per-channel weight codes with "
-            + "per-tensor activation codes (docs/integer.md); other operations stay Float32.")
+            + "per-tensor activation codes (symmetric, or affine with an integer zero point folded into the epilogue; docs/integer.md); other operations stay Float32.")
 
     @Option(help: "Model weights: .safetensors or PyTorch .pth (DAT-light or SwinIR-light; architecture and scale read from the keys).")
     var model: String
@@ -30,7 +30,7 @@ struct Infer: ParsableCommand {
     @Option(help: "With --int: w8a8 or w4a4 (symmetric per-output-channel weight codes, per-tensor activation codes, MinMax/AbsMax bounds). Default w8a8. With --quant the bits come from the file (a different --bits is an error).")
     var bits: String?
 
-    @Option(help: "With --int: QPARAMS file written by `harmoq calibrate` (with its .json sidecar). Its corrected weights, per-channel weight bounds and activation bounds define the integer sites; its hook stays installed (HSO input scales, matmul-operand sites in fake quantization) and runs before each integer site. Needs symmetric quantizers.")
+    @Option(help: "With --int: QPARAMS file written by `harmoq calibrate` (with its .json sidecar). Its corrected weights, per-channel weight bounds and activation bounds define the integer sites; its hook stays installed (HSO input scales, matmul-operand sites in fake quantization) and runs before each integer site. Needs symmetric or integer-zero-point grids (HarmoQ corrected's default; affine baselines with --zero-point integer).")
     var quant: String?
 
     @Option(help: "With --int and no --quant: an image to calibrate the MinMax activation bounds on (repeatable). Default: the input image.")

@@ -77,7 +77,8 @@ struct IntegerZeroPointTests {
             #expect(z >= 0 && z <= n)
             #expect(q.fakeQuant(0) == 0 && q.code(0) == z)
             #expect(q.dequantize(z) == 0)
-            if a < 0 { #expect(abs(q.gridLower - q.lower) <= q.step / 2 * (1 + 1e-4), "shift ≤ Δ/2 at [\(a), \(a + w)]") }
+            // |shift| ≤ Δ/2, plus the float rounding of −α/Δ (≤ 3u·N in code units) and of z·Δ (u·N), u = 2⁻²⁴.
+            if a < 0 { #expect(abs(q.gridLower - q.lower) <= q.step * (0.5 + 4 * Float(n) * 0x1p-24), "shift ≤ Δ/2 at [\(a), \(a + w)] b=\(bits)") }
             let y = q.fakeQuant(x)
             #expect(q.fakeQuant(y) == y)
             #expect(q.dequantize(q.code(x)) == y)
