@@ -55,6 +55,9 @@ public enum SiteExport {
         public var activationUpper: Float?
         public var codeMin: Int?
         public var codeMax: Int?
+        /// Integer zero point z of an affine activation grid (codes round(x/Δ) + z, x̂ = (q − z)·Δ, plain QDQ); nil = none
+        /// (symmetric, or affine with the float zero point −α/Δ written as the float shift).
+        public var activationZeroPoint: Int?
         /// HSO per-input-channel divisor, applied before the activation quantizer (also an initializer of the graph).
         public var hsoScale: [Float]?
         public var weightBits: Int?
@@ -124,6 +127,7 @@ public enum SiteExport {
                     e.activationBits = q.bits; e.activationStep = q.step; e.activationScheme = q.scheme.rawValue
                     e.activationLower = q.lower; e.activationUpper = q.upper
                     e.codeMin = Int(q.codeMin); e.codeMax = Int(q.codeMax)
+                    e.activationZeroPoint = q.zeroPoint.map(Int.init)
                     e.hsoScale = l.inputScale
                 }
                 if s.weightQuantized { e.weightBits = l.weightBits }

@@ -18,7 +18,9 @@ import SRCalibration
 /// standard QDQ cannot hold; it is written exactly with the shift in float around a uint8 QDQ pair:
 /// Clip(x, α, β) → Sub α → QuantizeLinear(Δ, 0 uint8) → Clip(0, 2^b−1) → DequantizeLinear → Add α — the same float32
 /// operations in the same order (a runtime fuses this into integer code as codes q with the α·ΣŴ term in the bias).
-/// See docs/onnx.md.
+/// An affine grid with an integer zero point z (`Quantizer.zeroPoint`, HarmoQ corrected's default) is standard QDQ:
+/// QuantizeLinear(Δ, z uint8) → Clip(0, 2^b−1) → DequantizeLinear(Δ, z): round_half_even(x/Δ) + z, saturated, is our code
+/// and (q − z)·Δ our x̂. See docs/onnx.md.
 public enum SiteGraph {
     /// Names of the graph's inputs, outputs and initializers.
     public enum Name {
@@ -95,8 +97,11 @@ public enum SiteGraph {
         }
         if site.activationQuantized {
             let q = try site.activationQuantizer()
-            let affine = q.scheme == .affine
-            let zeroPoint: ONNXTensor = affine ? .uint8(Name.activationZeroPoint, dims: [], [0]) : .int8(Name.activationZeroPoint, dims: [], [0])
+            let unsigned = q.scheme == .affine
+            // Float zero point: the shift in float around a uint8 QDQ pair; integer zero point z: plain QDQ with z.
+            let affine = unsigned && q.zeroPoint == nil
+            let zeroPoint: ONNXTensor = unsigned ? .uint8(Name.activationZeroPoint, dims: [], [UInt8(q.zeroPoint ?? 0)])
+                                                 : .int8(Name.activationZeroPoint, dims: [], [0])
             inits.append(.float(Name.activationScale, dims: [], [q.step]))
             inits.append(zeroPoint)
             if affine {
@@ -112,7 +117,7 @@ public enum SiteGraph {
             nodes.append(ONNXNode("QuantizeLinear", name: "x_quantize",
                                   inputs: [x, Name.activationScale, Name.activationZeroPoint], outputs: [quantOut]))
             if needsClip {
-                if affine {
+                if unsigned {
                     inits.append(.uint8(Name.codeMin, dims: [], [UInt8(q.codeMin)]))
                     inits.append(.uint8(Name.codeMax, dims: [], [UInt8(q.codeMax)]))
                 } else {
@@ -128,7 +133,7 @@ public enum SiteGraph {
             if affine {
                 nodes.append(ONNXNode("Add", name: "x_unshift", inputs: [dq, Name.activationLower], outputs: ["x_dq"]))
             }
-            outputs.append(ONNXValueInfo(name: Name.codes, elemType: affine ? .uint8 : .int8, shape: [.param("N"), .value(d)]))
+            outputs.append(ONNXValueInfo(name: Name.codes, elemType: unsigned ? .uint8 : .int8, shape: [.param("N"), .value(d)]))
             x = "x_dq"
         }
         let w: String

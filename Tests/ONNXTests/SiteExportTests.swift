@@ -25,13 +25,17 @@ import _TestSupport
         return out
     }
 
-    @Test(.enabled(if: TestInputs.canCalibrateDATx2, Comment(rawValue: TestInputs.missingModelOrImages)))
-    func exportedFilesAgreeWithTheGraphWithinTheFloat32Bound() throws {
+    /// Both zero points of HarmoQ corrected's affine activation grid: float (Clip, Sub α, uint8 QDQ, Add α) and integer
+    /// (plain QDQ with zero point z).
+    @Test(.enabled(if: TestInputs.canCalibrateDATx2, Comment(rawValue: TestInputs.missingModelOrImages)),
+          arguments: [ZeroPoint.float, .integer])
+    func exportedFilesAgreeWithTheGraphWithinTheFloat32Bound(zeroPoint: ZeroPoint) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-export-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var cfg = HarmoQConfig.corrected()
         cfg.iterations = 5
         cfg.warmupIterations = 0
+        cfg.zeroPoint = zeroPoint
         var opts = ModelCalibrationOptions(method: .harmoq(cfg), weightBits: 4, activationBits: 4)
         opts.siteLimit = 2
         var req = CalibrationRun.Request(modelPath: Self.model, options: opts,
@@ -71,25 +75,31 @@ import _TestSupport
             let bias = inits["bias"]?.packedFloats(4) ?? [Float](repeating: 0, count: m)
             #expect(wCodes.count == d * m && wScale.count == m && bias.count == m)
 
+            // Integer zero point: plain QDQ, codes round(x/Δ) + z, x̂ = (q − z)·Δ; the float one is the shift around it.
+            let z = e.activationZeroPoint
+            #expect(affine == (zeroPoint == .integer ? z != nil : inits["x_lower"] != nil))
+            let shifted = affine && z == nil
             let lower = inits["x_lower"]?.packedFloats(4).first ?? 0
-            #expect(affine == (inits["x_lower"] != nil))
-            if affine { #expect(lower == e.activationLower) }
+            #expect(shifted == (inits["x_lower"] != nil))
+            if shifted { #expect(lower == e.activationLower) }
+            let zf = Float(z ?? 0)
+            if let z { #expect(inits["x_zero_point"]?.bytes(9) == [UInt8(z)]) }
             // Codes: round half to even of the float32 grid coordinate, clipped — as the graph's (Clip, Sub,)
             // QuantizeLinear and Clip compute it.
             for i in 0..<(rows * d) {
                 var xs = hso.map { x[i] / $0[i % d] } ?? x[i]
-                if affine { xs = Swift.min(Swift.max(xs, lower), e.activationUpper!) - lower }
-                let c = Swift.min(Swift.max((xs / step).rounded(.toNearestOrEven), Float(e.codeMin!)), Float(e.codeMax!))
+                if shifted { xs = Swift.min(Swift.max(xs, lower), e.activationUpper!) - lower }
+                let c = Swift.min(Swift.max((xs / step).rounded(.toNearestOrEven) + zf, Float(e.codeMin!)), Float(e.codeMax!))
                 if c != codes[i] { Issue.record("\(e.site): code \(codes[i]) at \(i), expected \(c)"); break }
             }
             // Outputs: within γ_{d+3}·(Σ|x̂ŵ| + |b|) of the exact value (one float32 evaluation; docs/onnx.md); affine
             // x̂ = qΔ + α adds one rounding bounded by u·(|qΔ| + |α|).
-            let u = 0x1p-24, n = Double(d + (affine ? 4 : 3)), gamma = n * u / (1 - n * u)
+            let u = 0x1p-24, n = Double(d + (shifted ? 4 : 3)), gamma = n * u / (1 - n * u)
             var worst = 0.0
             for r in 0..<rows { for o in 0..<m {
                 var exact = Double(bias[o]), abs = Swift.abs(Double(bias[o]))
                 for k in 0..<d {
-                    let qd = Double(codes[r * d + k]) * Double(step)
+                    let qd = Double(Float(codes[r * d + k]) - zf) * Double(step)
                     let wv = Double(Float(wCodes[k * m + o]) * wScale[o])
                     exact += (qd + Double(lower)) * wv
                     abs += (Swift.abs(qd) + Swift.abs(Double(lower))) * Swift.abs(wv)
