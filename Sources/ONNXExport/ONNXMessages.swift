@@ -34,6 +34,14 @@ public struct ONNXTensor: Sendable, Equatable {
         return ONNXTensor(name: name, dataType: .int8, dims: dims, floats: [], raw: values.map { UInt8(bitPattern: $0) })
     }
 
+    public static func int64(_ name: String, dims: [Int], _ values: [Int64]) -> ONNXTensor {
+        precondition(dims.reduce(1, *) == values.count, "tensor \(name): dims \(dims) vs \(values.count) values")
+        var raw: [UInt8] = []
+        raw.reserveCapacity(values.count * 8)
+        for v in values { for k in 0..<8 { raw.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: v) >> (8 * UInt64(k)))) } }
+        return ONNXTensor(name: name, dataType: .int64, dims: dims, floats: [], raw: raw)
+    }
+
     public static func uint8(_ name: String, dims: [Int], _ values: [UInt8]) -> ONNXTensor {
         precondition(dims.reduce(1, *) == values.count, "tensor \(name): dims \(dims) vs \(values.count) values")
         return ONNXTensor(name: name, dataType: .uint8, dims: dims, floats: [], raw: values)
@@ -90,6 +98,7 @@ public struct ONNXAttribute: Sendable, Equatable {
         case int(Int64)
         case float(Float)
         case ints([Int64])
+        case string(String)
     }
     public var name: String
     public var value: Value
@@ -102,6 +111,7 @@ public struct ONNXAttribute: Sendable, Equatable {
         case .float(let f): w.float(2, f); w.int(20, 1)      // f, type FLOAT
         case .int(let i): w.int(3, i); w.int(20, 2)          // i, type INT
         case .ints(let a): w.repeatedInts(8, a); w.int(20, 7) // ints, type INTS
+        case .string(let v): w.string(4, v); w.int(20, 3)    // s, type STRING
         }
     }
 }
@@ -154,10 +164,17 @@ public struct ONNXGraph: Sendable, Equatable {
 
 /// ModelProto with one opset import of the default domain.
 public struct ONNXModel: Sendable, Equatable {
-    /// IR version 7 (ONNX 1.8), the first to go with opset 13.
+    /// IR version 7 (ONNX 1.8), the first to go with opset 13 (the per-site graphs).
     public static let irVersion: Int64 = 7
     /// Opset 13: per-axis QuantizeLinear/DequantizeLinear and int8 Clip.
     public static let opset: Int64 = 13
+    /// IR version 8 (ONNX 1.10) with opset 17 (the whole-model graphs: LayerNormalization).
+    public static let wholeModelIRVersion: Int64 = 8
+    public static let wholeModelOpset: Int64 = 17
+
+    /// This model's IR version and default-domain opset (13 / 7 unless set).
+    public var opsetVersion: Int64 = ONNXModel.opset
+    public var irVersionNumber: Int64 = ONNXModel.irVersion
 
     public var graph: ONNXGraph
     public var producerName: String
@@ -173,19 +190,20 @@ public struct ONNXModel: Sendable, Equatable {
     }
 
     public static func == (a: ONNXModel, b: ONNXModel) -> Bool {
-        a.graph == b.graph && a.producerName == b.producerName && a.producerVersion == b.producerVersion
+        a.graph == b.graph && a.opsetVersion == b.opsetVersion && a.irVersionNumber == b.irVersionNumber
+            && a.producerName == b.producerName && a.producerVersion == b.producerVersion
             && a.docString == b.docString && a.metadata.map { [$0.0, $0.1] } == b.metadata.map { [$0.0, $0.1] }
     }
 
     public func encode(into w: inout ProtoWriter) {
-        w.int(1, ONNXModel.irVersion)                        // ir_version
+        w.int(1, irVersionNumber)                            // ir_version
         w.string(2, producerName)                            // producer_name
         w.string(3, producerVersion)                         // producer_version
         if !docString.isEmpty { w.string(6, docString) }     // doc_string
         w.message(7) { graph.encode(into: &$0) }             // graph
         w.message(8) { op in                                 // opset_import: OperatorSetIdProto
             op.string(1, "")                                 // domain (default)
-            op.int(2, ONNXModel.opset)                       // version
+            op.int(2, opsetVersion)                          // version
         }
         for (k, v) in metadata {                             // metadata_props: StringStringEntryProto
             w.message(14) { e in e.string(1, k); e.string(2, v) }

@@ -141,21 +141,30 @@ final class DATBlock {
         }}
     }
 
+    /// q is multiplied by head_dim^−0.5 before q·kᵀ.
+    var attentionScale: Float { Float(pow(Double(headDim), -0.5)) }
+
+    /// Windows of spatial branch `br` (0: 8×32, 1: 32×8) on an h × w grid zero-padded to multiples of 32, shifted by
+    /// half a window in the shifted blocks.
+    func windowGeometry(branch br: Int, height h: Int, width w: Int) -> WindowGeometry {
+        let maxSplit = max(splitSize.0, splitSize.1)
+        let hp = (h + maxSplit - 1) / maxSplit * maxSplit, wp = (w + maxSplit - 1) / maxSplit * maxSplit
+        let (wh, ww) = br == 0 ? splitSize : (splitSize.1, splitSize.0)
+        return WindowGeometry(height: h, width: w, paddedHeight: hp, paddedWidth: wp, windowH: wh, windowW: ww,
+                              shiftH: shifted ? wh / 2 : 0, shiftW: shifted ? ww / 2 : 0)
+    }
+
     /// Axial spatial attention + dwconv branch + adaptive interaction; returns the proj input.
     private func spatialAttention(_ qkv: [Float], height h: Int, width w: Int,
                                   hook: ActivationHook?, sites: SiteTable) -> [Float] {
         let L = h * w, C = dim, half = C / 2
-        let maxSplit = max(splitSize.0, splitSize.1)
-        let hp = (h + maxSplit - 1) / maxSplit * maxSplit, wp = (w + maxSplit - 1) / maxSplit * maxSplit
         var attened = [Float](repeating: 0, count: L * C)
         qkv.withUnsafeBufferPointer { q in attened.withUnsafeMutableBufferPointer { o in
             for br in 0..<2 {
-                let (wh, ww) = br == 0 ? splitSize : (splitSize.1, splitSize.0)
-                let geo = WindowGeometry(height: h, width: w, paddedHeight: hp, paddedWidth: wp, windowH: wh, windowW: ww,
-                                         shiftH: shifted ? wh / 2 : 0, shiftW: shifted ? ww / 2 : 0)
+                let geo = windowGeometry(branch: br, height: h, width: w)
                 let s = operandSites[br]
                 let att = WindowAttention(geometry: geo, heads: heads / 2, headDim: headDim,
-                                          scale: Float(pow(Double(headDim), -0.5)), bias: branchBias[br],
+                                          scale: attentionScale, bias: branchBias[br],
                                           qSite: s[0], kSite: s[1], vSite: s[2], probsSite: s[3])
                 att.run(qkv: q.baseAddress!, ld: 3 * C, qOff: br * half, kOff: C + br * half, vOff: 2 * C + br * half,
                         out: o.baseAddress!, ldo: C, outOff: br * half, hook: hook, table: sites)
