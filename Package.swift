@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNXExport", "SRCalibration", "HarmoQ", "_TestSupport"], swiftSettings: v5),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNXExport", "SRCalibration", "SREngine", "SRIO", "HarmoQ", "_TestSupport"], swiftSettings: v5),
         .testTarget(name: "ReportTests", dependencies: ["HarmoQReport", "SRCalibration", "HarmoQ"], swiftSettings: v5),
         /// 2DQuant port (fake-quantizer backward, DOBI/forward/DQC vs the official code's tensors, SwinIR-light backward).
         .testTarget(name: "TwoDQuantTests", dependencies: ["SREngine", "SRCalibration", "SRIO", "HarmoQ", "_TestSupport"],

@@ -153,16 +153,11 @@ def prepare(a):
             torch.onnx.export(model, torch.from_numpy(x), fp, input_names=["lr"], output_names=["sr"], opset_version=17,
                               dynamo=False)
         onnx.checker.check_model(fp)
-        pre = fp[:-5] + ".pre.onnx"
-        try:
-            oq.quant_pre_process(fp, pre, skip_symbolic_shape=True)
-        except Exception as e:   # pre-processing is optional; quantize the exported graph then
-            log(f"quant_pre_process failed on {key} ({e}); quantizing the exported graph as it is")
-            pre = fp
-        reader = CropReader(calib, h, w, count=8)
-        oq.quantize_static(pre, q8, reader, quant_format=oq.QuantFormat.QDQ, per_channel=True,
+        log(f"exported the official model for {name} ({key}) in {time.time() - t0:.0f} s; quantize_static ...")
+        reader = CropReader(calib, h, w, count=a.calib_crops)
+        oq.quantize_static(fp, q8, reader, quant_format=oq.QuantFormat.QDQ, per_channel=True,
                            activation_type=oq.QuantType.QUInt8, weight_type=oq.QuantType.QInt8,
-                           calibrate_method=oq.CalibrationMethod.MinMax)
+                           calibrate_method=oq.CalibrationMethod.MinMax, op_types_to_quantize=["Conv", "MatMul", "Gemm"])
         manifest[key] = {"fp32": fp, "int8": q8, "calibration_crops": len(reader.items)}
         log(f"exported + quantized the official model for {name} ({key}) in {time.time() - t0:.0f} s")
         json.dump(manifest, open(mpath, "w"), indent=1)
@@ -368,6 +363,7 @@ def main():
         p.add_argument("--threads", type=int, default=2)
         if name == "prepare":
             p.add_argument("--calib", required=True)
+            p.add_argument("--calib-crops", type=int, default=4, help="calibration crops per LR size for quantize_static")
         if name == "worker":
             p.add_argument("--engine", choices=["torch", "ort-fp32", "ort-int8"], required=True)
             p.add_argument("--result", required=True)

@@ -41,3 +41,23 @@ echo "onnx-check: exporting every quantized Linear site"
   --patches 1 --seed 1 --rows 1024 --sources "$CALIB" 2> "$OUT/export.log" || { tail -20 "$OUT/export.log"; exit 1; }
 "$VENV/bin/python" ci/onnx-check.py --export "$OUT/sites" --report "$ART/onnx-report.json" \
   --detail "$ART/onnx-report-detail.json" --markdown "$ART/onnx-report.md" --self-test
+
+# Whole model (docs/onnx.md "Whole model"): DAT-light x2 as one ONNX graph per LR size, FP32 and standard QDQ, run end
+# to end by onnxruntime on Set5 x2 (graph optimizations off) against harmoq's own outputs.
+if [ -d ../shared/data/Set5 ]; then SET5=../shared/data/Set5; else SET5=Data/Set5; fi
+echo "onnx-check: whole-model FP32 export + onnxruntime on $SET5 x2"
+"$B" export-onnx --whole-model --model "$MODEL" --out "$OUT/whole-fp32" --check-set "$SET5" 2> "$OUT/whole-fp32.log" \
+  || { tail -20 "$OUT/whole-fp32.log"; exit 1; }
+# The W4A4 plan above has affine activations (non-integer zero points): the whole-model QDQ export must refuse it,
+# naming the sites.
+if "$B" export-onnx --whole-model --model "$MODEL" --quant "$OUT/w4a4.qparams" --out "$OUT/whole-affine" --size 16x16 \
+     2> "$OUT/whole-affine.log"; then echo "onnx-check: the affine plan was exported as standard QDQ" >&2; exit 1; fi
+grep -q "activation grid is affine with the zero point" "$OUT/whole-affine.log" \
+  || { echo "onnx-check: the refusal does not name the affine sites:" >&2; tail -5 "$OUT/whole-affine.log" >&2; exit 1; }
+echo "onnx-check: calibrating $MODEL W8A8 (harmoq, symmetric activations, 2 patches, 5 iterations) for the QDQ model"
+"$B" calibrate --model "$MODEL" --method harmoq --bits w8a8 --activation-scheme symmetric --patches 2 --iterations 5 \
+  --seed 0 --sources "$CALIB" --out "$OUT/w8a8-sym.qparams" 2> "$OUT/calibrate-w8a8.log" || { tail -20 "$OUT/calibrate-w8a8.log"; exit 1; }
+"$B" export-onnx --whole-model --model "$MODEL" --quant "$OUT/w8a8-sym.qparams" --out "$OUT/whole-w8a8" --check-set "$SET5" \
+  2> "$OUT/whole-w8a8.log" || { tail -20 "$OUT/whole-w8a8.log"; exit 1; }
+"$VENV/bin/python" ci/onnx-model-check.py --export "$OUT/whole-fp32" --export "$OUT/whole-w8a8" \
+  --report "$ART/onnx-model-report.json" --markdown "$ART/onnx-model-report.md"

@@ -22,6 +22,8 @@ public enum WholeModelExport {
         public var limit: Int?
         public var toolVersion: String
         public var allowModelMismatch = false
+        /// Also write harmoq's block outputs (`blockN`, `blockN_attn`, tokens L × 60) for the first check image (debugging).
+        public var stages = false
 
         public init(modelPath: String, quantPath: String?, outDir: String, toolVersion: String) {
             self.modelPath = modelPath; self.quantPath = quantPath; self.outDir = outDir; self.toolVersion = toolVersion
@@ -133,7 +135,14 @@ public enum WholeModelExport {
             let start = Date()
             for (i, pr) in pairs.enumerated() {
                 let x = pr.lr.toTensor()
-                let y = try model.forward(x)
+                var stageFiles: [String] = []
+                let y = try model.forward(x, stages: r.stages && i == 0 ? { name, t in
+                    if name.hasPrefix("block") {
+                        let f = String(format: "%02d_", i) + pr.name + ".stage." + name + ".f32"
+                        try? AtomicFile.write(floatBytes(t.data), to: r.outDir + "/" + f)
+                        stageFiles.append(f)
+                    }
+                } : nil)
                 let psnr = try PSNR.y(try RGBImage(tensor: y), pr.hr, border: model.scale)
                 let base = String(format: "%02d_", i) + pr.name
                 try AtomicFile.write(floatBytes(x.data), to: r.outDir + "/" + base + ".lr.f32")

@@ -41,6 +41,9 @@ struct ExportOnnx: ParsableCommand {
     @Option(help: "With --check-set: only the first N images (by file name).")
     var limit: Int?
 
+    @Flag(help: "With --check-set: also write harmoq's per-block outputs of the first image (<name>.stage.blockN[_attn].f32, tokens L×60; ONNX value names layers.0.blocks.N.ffn_residual / ….attn.proj) for locating a difference.")
+    var stages = false
+
     @Option(help: "Output folder (created).")
     var out: String
 
@@ -100,6 +103,7 @@ struct ExportOnnx: ParsableCommand {
         if let l = limit, l < 1 { throw CLIError("--limit must be at least 1, got \(l)") }
         req.checkSet = checkSet
         req.limit = limit
+        req.stages = stages
         req.allowModelMismatch = binding.allowModelMismatch
         let index: WholeModelExport.Index
         do {
