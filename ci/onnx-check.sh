@@ -6,7 +6,11 @@
 #   3. `harmoq export-onnx` of every quantized Linear site, inputs captured on one LR patch drawn with another seed
 #      from the calibration images (never a test set);
 #   4. ci/onnx-check.py runs every graph in onnxruntime and compares codes and outputs with harmoq's;
-#      writes ci-artifacts/onnx-report.json (+ onnx-report-detail.json, onnx-report.md). Non-zero exit on failure.
+#      writes ci-artifacts/onnx-report.json (+ onnx-report-detail.json, onnx-report.md). Non-zero exit on failure;
+#   5. whole model (issue #14 item 3): `harmoq export-onnx --whole-model` of DAT-light x2 FP32 and of a symmetric W8A8
+#      HarmoQ plan (standard QDQ) with Set5 x2 as the check set; the affine W4A4 plan must be refused naming its sites;
+#      ci/onnx-model-check.py runs every image in onnxruntime (optimizations off) and requires PSNR-Y within 0.01 dB
+#      of harmoq's per image and for the mean -> ci-artifacts/onnx-model-report.{json,md}.
 # Env: HARMOQ_BIN (default .build/debug/harmoq, built when missing), ONNX_OUT (default out/onnx-check).
 set -euo pipefail
 cd "$(dirname "$0")/.."

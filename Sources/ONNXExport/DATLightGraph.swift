@@ -25,6 +25,10 @@ public enum DATLightGraph {
     public static func obstacles(_ plan: QParams) -> [String] {
         var out: [String] = []
         for s in plan.sites {
+            if s.rotation != nil {
+                out.append("\(s.name): the plan rotates this site's input online; the whole-model export does not write the "
+                           + "rotation (a MatMul before the QuantizeLinear) yet, so it would not compute this plan")
+            }
             if s.activationQuantized, let why = activationObstacle(s) { out.append("\(s.name): \(why)") }
             if s.weightQuantized, let l = s.layer,
                let why = SiteGraph.gridObstacle(scheme: l.weightScheme, bits: l.weightBits, rounding: l.rounding,
