@@ -157,7 +157,11 @@ def prepare(a):
         reader = CropReader(calib, h, w, count=a.calib_crops)
         oq.quantize_static(fp, q8, reader, quant_format=oq.QuantFormat.QDQ, per_channel=True,
                            activation_type=oq.QuantType.QUInt8, weight_type=oq.QuantType.QInt8,
-                           calibrate_method=oq.CalibrationMethod.MinMax, op_types_to_quantize=["Conv", "MatMul", "Gemm"])
+                           calibrate_method=oq.CalibrationMethod.MinMax, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+                           # Merge the ranges after every calibration input instead of keeping every intermediate
+                           # tensor of every input (the attention probabilities of a 256x256 input are 200 MB each:
+                           # the first run was killed for memory here).
+                           extra_options={"CalibMaxIntermediateOutputs": 1})
         manifest[key] = {"fp32": fp, "int8": q8, "calibration_crops": len(reader.items)}
         log(f"exported + quantized the official model for {name} ({key}) in {time.time() - t0:.0f} s")
         json.dump(manifest, open(mpath, "w"), indent=1)
@@ -363,7 +367,7 @@ def main():
         p.add_argument("--threads", type=int, default=2)
         if name == "prepare":
             p.add_argument("--calib", required=True)
-            p.add_argument("--calib-crops", type=int, default=4, help="calibration crops per LR size for quantize_static")
+            p.add_argument("--calib-crops", type=int, default=2, help="calibration crops per LR size for quantize_static")
         if name == "worker":
             p.add_argument("--engine", choices=["torch", "ort-fp32", "ort-int8"], required=True)
             p.add_argument("--result", required=True)

@@ -6,7 +6,8 @@ import SRIO
 
 /// The whole DAT-light forward as one ONNX graph (opset 17), op by op as `DATLight.forward` / `DATBlock.forward` compute
 /// it, for one fixed LR size H×W (the window padding, the shift masks and the window gathers are sized at export).
-/// FP32, or with a QPARAMS plan: QuantizeLinear/DequantizeLinear (standard QDQ, integer zero point 0) on the input of
+/// FP32, or with a QPARAMS plan: QuantizeLinear/DequantizeLinear (standard QDQ: int8 with zero point 0 for symmetric
+/// grids, uint8 with the integer zero point z for affine ones) on the input of
 /// every quantized Linear site (HSO input scale as a Div before the QuantizeLinear), int8 weight codes with one
 /// DequantizeLinear scale per output channel, and QDQ on every quantized matmul operand (q, k, v, probs).
 ///
@@ -41,11 +42,14 @@ public enum DATLightGraph {
 
     static func activationObstacle(_ s: SiteQuantization) -> String? {
         if s.activationScheme == .affine {
-            let q = try? s.activationQuantizer()
-            let z = q.map { -$0.lower / $0.step } ?? .nan
-            return "activation grid is affine with the zero point −α/Δ = \(z), not an integer: standard QuantizeLinear/"
-                + "DequantizeLinear (integer zero point) cannot hold it (calibrate with --activation-scheme symmetric, "
-                + "or use the per-site export, which writes the float shift)"
+            guard let q = try? s.activationQuantizer() else { return "activation quantizer is invalid" }
+            if q.zeroPoint != nil {   // integer zero point: standard uint8 QDQ with z
+                return SiteGraph.gridObstacle(scheme: .symmetric, bits: s.activationBits, rounding: s.rounding,
+                                              lowers: [s.activationLower], uppers: [s.activationUpper], what: "activation")
+            }
+            return "activation grid is affine with the float zero point −α/Δ = \(-q.lower / q.step), not an integer: "
+                + "standard QuantizeLinear/DequantizeLinear (integer zero point) cannot hold it (calibrate with "
+                + "--zero-point integer or --activation-scheme symmetric, or use the per-site export, which writes the float shift)"
         }
         return SiteGraph.gridObstacle(scheme: .symmetric, bits: s.activationBits, rounding: s.rounding,
                                       lowers: [s.activationLower], uppers: [s.activationUpper], what: "activation")
@@ -147,11 +151,19 @@ public enum DATLightGraph {
             var v = x
             if let sc = hso { v = g.op("Div", [v, g.floats(name + ".hso_scale", dims: [sc.count], sc)], name + ".hso_divided") }
             let scale = g.floats(name + ".x_scale", dims: [], [q.step])
-            var codes = g.op("QuantizeLinear", [v, scale, g.int8Scalar(0)], name + ".x_q")
-            if q.bits < 8 {
-                codes = g.op("Clip", [codes, g.int8Scalar(Int8(q.codeMin)), g.int8Scalar(Int8(q.codeMax))], name + ".x_codes")
+            // Symmetric: int8, zero point 0. Affine with an integer zero point z: uint8, zero point z
+            // (round_half_even(x/Δ) + z saturated, clipped to [0, 2^b − 1], is `Quantizer.code`; (q − z)·Δ is x̂).
+            let zp: String, lo: String, hi: String
+            if let z = q.zeroPoint {
+                guard q.scheme == .affine else { throw QuantError("site \(name): zero point on a symmetric grid") }
+                zp = g.uint8Scalar(UInt8(z)); lo = g.uint8Scalar(UInt8(q.codeMin)); hi = g.uint8Scalar(UInt8(q.codeMax))
+            } else {
+                guard q.scheme == .symmetric else { throw QuantError("site \(name): \(activationObstacle(s) ?? "affine grid")") }
+                zp = g.int8Scalar(0); lo = g.int8Scalar(Int8(q.codeMin)); hi = g.int8Scalar(Int8(q.codeMax))
             }
-            return g.op("DequantizeLinear", [codes, scale, g.int8Scalar(0)], name + ".x_dq")
+            var codes = g.op("QuantizeLinear", [v, scale, zp], name + ".x_q")
+            if q.bits < 8 { codes = g.op("Clip", [codes, lo, hi], name + ".x_codes") }
+            return g.op("DequantizeLinear", [codes, scale, zp], name + ".x_dq")
         }
 
         /// A Linear site on tokens (L, d): (QDQ of the input) · (weight: float, or int8 codes + per-channel DQ) + bias.

@@ -69,6 +69,16 @@ final class GraphBuilder {
         return n
     }
 
+    /// A uint8 scalar constant (shared).
+    func uint8Scalar(_ v: UInt8) -> String {
+        let key = "u8_\(v)"
+        if let n = scalars[key] { return n }
+        let n = fresh("const_u8_\(v)")
+        initializers.append(.uint8(n, dims: [], [v]))
+        scalars[key] = n
+        return n
+    }
+
     /// A 1-D int64 constant (shared), e.g. a Reshape target or Slice bounds.
     func shape(_ v: [Int]) -> String {
         let key = "shape_" + v.map(String.init).joined(separator: "_")

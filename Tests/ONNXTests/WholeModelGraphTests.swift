@@ -18,10 +18,11 @@ import _TestSupport
     }
 
     /// A symmetric (or affine) activation-only site, through the sidecar's JSON form.
-    static func operandSite(_ name: String, scheme: String, bits: Int = 4) throws -> SiteQuantization {
-        let s: [String: Any] = ["name": name, "kind": "matmulOperand", "activationQuantized": true, "weightQuantized": false,
+    static func operandSite(_ name: String, scheme: String, bits: Int = 4, integerZeroPoint: Bool = false) throws -> SiteQuantization {
+        var s: [String: Any] = ["name": name, "kind": "matmulOperand", "activationQuantized": true, "weightQuantized": false,
                                 "activationBits": bits, "activationScheme": scheme, "rounding": "halfToEven",
-                                "activationLower": scheme == "affine" ? 0.0 : -1.0, "activationUpper": scheme == "affine" ? 0.7 : 1.0]
+                                "activationLower": scheme == "affine" ? -0.1 : -1.0, "activationUpper": scheme == "affine" ? 0.7 : 1.0]
+        if integerZeroPoint { s["activationIntegerZeroPoint"] = true }
         return try JSONDecoder().decode(SiteQuantization.self, from: JSONSerialization.data(withJSONObject: s))
     }
 
@@ -92,6 +93,22 @@ import _TestSupport
         #expect(throws: QuantError.self) {
             _ = try DATLightGraph.build(model: model, weights: w, plan: Self.plan([affine]), height: 16, width: 16, producerVersion: "t")
         }
+    }
+
+    @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
+    func integerZeroPointIsStandardUInt8QDQWithThatZeroPoint() throws {
+        let (model, w) = try Self.model()
+        let site = try Self.operandSite("layers.0.blocks.1.attn.probs", scheme: "affine", integerZeroPoint: true)
+        let z = try #require(try site.activationQuantizer().zeroPoint)
+        #expect(z == 2)                                          // round(0.1 / (0.8 / 15)) on [−0.1, 0.7]
+        let onnx = try DATLightGraph.build(model: model, weights: w, plan: Self.plan([site]), height: 16, width: 16, producerVersion: "t")
+        let g = try #require(try ProtoDecoder.Message(onnx.serialized()).message(7))
+        let nodes = try g.messages(1)
+        let q = try #require(nodes.first { $0.string(4) == "QuantizeLinear" })
+        let zpName = try #require(q.strings(1).last)
+        let zp = try #require(try g.messages(5).first { $0.string(8) == zpName })
+        #expect(zp.int(2) == 2 && zp.bytes(9) == [UInt8(z)])          // uint8 initializer holding z
+        #expect(nodes.filter { $0.string(4) == "Sub" }.count == 1)       // only the input's mean: no float shift
     }
 
     @Test func int64TensorAndStringAttributeEncoding() throws {
