@@ -8,9 +8,11 @@ For every export folder (DIR/index.json, format harmoq-onnx-model/1):
   * per image: max |y_ort − y_harmoq| over the float outputs; the output as uint8 (clamp to [0, 1], x255, round, as the
     evaluation protocol does): how many pixels (and channel values) differ from harmoq's uint8 output; PSNR-Y
     (BT.601 Y, border = scale, SwinIR/BasicSR's formula) of both against the HR;
-  * the check fails when an image's PSNR-Y differs from harmoq's by more than --psnr-tolerance dB (default 0.01, the
-    bound of issue #14), or when the set mean does, or when this script's PSNR-Y of harmoq's output differs from the
-    PSNR-Y harmoq itself computed (index.json) by more than 1e-6 dB (the two PSNR implementations must agree);
+  * the check fails when the set's mean PSNR-Y differs from harmoq's by more than --psnr-tolerance dB (default 0.01,
+    the bound of issue #14 on the Set5 PSNR), for an FP32 export also when one image's does, or when this script's
+    PSNR-Y of harmoq's output differs from the PSNR-Y harmoq itself computed (index.json) by more than 1e-6 dB (the two
+    PSNR implementations must agree). Per-image differences of a QDQ export are reported, not gated: code flips after
+    ulp-level float differences move a single image's PSNR by up to ~0.02 dB at W8A8 (docs/onnx.md);
   * informative: the first image again with onnxruntime's default optimizations (ORT_ENABLE_ALL).
 Writes REPORT (JSON) and MARKDOWN; exit status 1 on any failure.
 """
@@ -82,7 +84,7 @@ def check(dir_, tol, threads):
         out["images"].append(r)
         if abs(ph - im["harmoqPSNRY"]) > 1e-6:
             out["failures"].append(f"{im['name']}: this script's PSNR-Y of harmoq's output {ph:.6f} != harmoq's {im['harmoqPSNRY']:.6f}")
-        if abs(po - ph) > tol:
+        if abs(po - ph) > tol and not idx.get("quant"):
             out["failures"].append(f"{im['name']}: onnxruntime PSNR-Y {po:.4f} vs harmoq {ph:.4f} (|Δ| > {tol} dB)")
         print(f"onnx-model-check [{label}] {im['name']} {h}x{w}: max|Δ| {r['max_abs_diff']:.3g}, "
               f"{r['differing_pixels']}/{r['pixels']} pixels differ, PSNR-Y ort {po:.4f} harmoq {ph:.4f} ({dt:.1f} s)",
