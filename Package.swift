@@ -42,7 +42,7 @@ let package = Package(
         /// Integer execution: int8 GEMM kernels (VNNI / AVX2 / reference, chosen at run time) and low-bit unpacking.
         .target(name: "CIntKernels", cSettings: [.unsafeFlags(["-O3"])]),
         /// Packed low-bit weights, integer linear sites, parity with fake quantization.
-        .target(name: "SRInteger", dependencies: ["HarmoQ", "SRIO", "SREngine", "CIntKernels"], swiftSettings: optimizedInDebug),
+        .target(name: "SRInteger", dependencies: ["HarmoQ", "SRIO", "SREngine", "SRCalibration", "CIntKernels"], swiftSettings: optimizedInDebug),
         /// ONNX QDQ export of quantized Linear sites (hand-written protobuf wire encoder; checked by ci/onnx-check.sh).
         .target(name: "ONNXExport", dependencies: ["HarmoQ", "SRIO", "SREngine", "SRCalibration"],
                 swiftSettings: optimizedInDebug),

@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import SRCalibration
 import SREngine
 import SRInteger
@@ -141,8 +138,7 @@ struct Bench: ParsableCommand {
         enum Mode { case fp, fakeFloat, fake, int }
         var configs: [(name: String, setup: IntegerSetup?, mode: Mode)] = [("FP32", nil, .fp)]
         if let quant {
-            let setup = try IntegerSetup.make(model: net, bits: nil, quant: quant, calibration: [], identity: identity,
-                                              binding: binding, command: "bench")
+            let setup = try binding.integerSetup(model: net, bits: nil, quant: quant, calibration: [], identity: identity, command: "bench")
             log(setup.label)
             if floatDomain { configs.append(("float-fq QPARAMS", setup, .fakeFloat)) }
             configs.append(("fake-quant QPARAMS", setup, .fake))
@@ -150,8 +146,7 @@ struct Bench: ParsableCommand {
         } else {
             for b in widths {
                 log("MinMax W\(b)A\(b) plan, calibrating on \(images.count) images…")
-                let setup = try IntegerSetup.make(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image),
-                                                  identity: identity, binding: binding, command: "bench")
+                let setup = try binding.integerSetup(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image), identity: identity, command: "bench")
                 if floatDomain { configs.append(("float-fq W\(b)A\(b)", setup, .fakeFloat)) }
                 configs.append(("fake-quant W\(b)A\(b)", setup, .fake))
                 configs.append(("integer W\(b)A\(b)", setup, .int))
@@ -194,7 +189,7 @@ struct Bench: ParsableCommand {
         var peaks: [(before: Int, peak: Int)?] = []
         for c in configs {
             try install(c)
-            let before = Self.resetPeak()
+            let before = ProcessMemory.trimAndResetPeak()
             for img in images { _ = try net.forward(img.image) }
             let peak = ProcessMemory.peakResidentBytes()
             reset()
@@ -264,24 +259,5 @@ struct Bench: ParsableCommand {
                 try AtomicFile.write(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]), to: path)
             } catch { throw CLIError("harmoq bench: cannot write \(path): \(error)") }
         }
-    }
-
-    /// Returns freed heap to the system (`malloc_trim(0)`: the engine keeps freed blocks, `preferHeapReuse`), then
-    /// resets VmHWM to the current RSS (writes "5" to /proc/self/clear_refs) and returns that RSS, or nil.
-    private static func resetPeak() -> Int? {
-        #if canImport(Glibc)
-        // malloc_trim is not in Swift's Glibc module: look it up in the process.
-        if let h = dlopen(nil, RTLD_NOW), let f = dlsym(h, "malloc_trim") {
-            _ = unsafeBitCast(f, to: (@convention(c) (Int) -> Int32).self)(0)
-        }
-        #endif
-        guard let f = fopen("/proc/self/clear_refs", "w") else { return nil }
-        let ok = fputs("5", f) >= 0
-        fclose(f)
-        guard ok, let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            if let kb = line.split(separator: " ").compactMap({ Int($0) }).first { return kb * 1024 }
-        }
-        return nil
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import SREngine
 import SRIO
 import SRCalibration
+import SRInteger
 
 /// `harmoq eval --model FILE [--quant QPARAMS [--int]] --set DIR --scale S [--json PATH] [--limit N]`
 struct Eval: ParsableCommand {
@@ -79,8 +80,7 @@ struct Eval: ParsableCommand {
         let setup: IntegerSetup
         let net: any SRModel
         do {
-            setup = try IntegerSetup.make(model: fake, bits: nil, quant: quant, calibration: [], identity: identity, binding: binding,
-                                          command: "eval")
+            setup = try binding.integerSetup(model: fake, bits: nil, quant: quant, calibration: [], identity: identity, command: "eval")
             (net, _) = try ModelIdentity.load(path: model)
             try setup.installFake(on: fake)
             try setup.installInteger(on: net)
@@ -91,15 +91,8 @@ struct Eval: ParsableCommand {
             let bench = try BenchmarkSet.load(dir: set, scale: scale)
             let showProgress = isatty(STDERR_FILENO) == 1
             let progress: ((String) -> Void)? = showProgress ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil
-            var outputs: [(fake: Tensor, integer: Tensor)] = []
-            let fakeReport = try SREvaluation.run(set: bench, scale: scale, limit: limit, upscale: { x in
-                let y = try fake.forward(x); outputs.append((y, y)); return y
-            }, progress: progress.map { p in { p("fake-quant " + $0) } })
-            var i = 0
-            let intReport = try SREvaluation.run(set: bench, scale: scale, limit: limit, upscale: { x in
-                let y = try net.forward(x); outputs[i].integer = y; i += 1; return y
-            }, progress: progress.map { p in { p("integer " + $0) } })
-            result = try IntegerEvaluation.make(plan: setup.label, integer: intReport, fake: fakeReport, outputs: outputs)
+            result = try IntegerEvaluation.run(set: bench, scale: scale, limit: limit, plan: setup.label, fake: fake, integer: net,
+                                               progress: progress)
         } catch let e as IOError {
             throw CLIError("harmoq eval: \(e.message)")
         } catch {

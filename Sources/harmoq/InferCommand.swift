@@ -56,8 +56,7 @@ struct Infer: ParsableCommand {
         if integer {
             do {
                 let calibImages = try (calib.isEmpty ? [lr] : calib.map { try RGBImage.read(path: $0) }).map { $0.toTensor() }
-                setup = try IntegerSetup.make(model: net, bits: bits, quant: quant, calibration: calibImages,
-                                              identity: identity, binding: binding, command: "infer")
+                setup = try binding.integerSetup(model: net, bits: bits, quant: quant, calibration: calibImages, identity: identity, command: "infer")
             } catch { throw CLIError("harmoq infer: \(error)") }
             FileHandle.standardError.write(Data("harmoq infer: integer execution, \(setup!.label)\n".utf8))
         }
@@ -84,65 +83,5 @@ struct Infer: ParsableCommand {
                 }
             } catch { throw CLIError("harmoq infer: --hr: \(error)") }
         }
-    }
-}
-
-/// An integer plan plus the fake-quant simulation it must reproduce (shared by `infer --int` and `bench --int`).
-struct IntegerSetup {
-    let plan: IntegerModelPlan
-    /// QPARAMS run: the calibration's hook (applies HSO scales and quantizes matmul operands) stays in front of the executor.
-    let qparams: QParams?
-    let label: String
-
-    /// "w8a8" → 8, "w4a4" → 4.
-    static func parseBits(_ s: String) throws -> Int {
-        switch s.lowercased() {
-        case "w8a8": return 8
-        case "w4a4": return 4
-        default: throw CLIError("--bits must be w8a8 or w4a4, got '\(s)'")
-        }
-    }
-
-    static func make(model: any SRModel, bits: String?, quant: String?, calibration: [Tensor], identity: ModelIdentity,
-                     binding: ModelBindingOptions, command: String) throws -> IntegerSetup {
-        if let quant {
-            let q = try binding.read(quant, for: identity, command: command)
-            if let bits, try parseBits(bits) != q.weightBits || q.weightBits != q.activationBits {
-                throw CLIError("--bits \(bits) disagrees with \(quant) (W\(q.weightBits)A\(q.activationBits))")
-            }
-            var layers: [String: LayerQuantization] = [:]
-            for s in q.sites where s.weightQuantized && s.activationQuantized { if let l = s.layer { layers[s.name] = l } }
-            let plan = try IntegerModelPlan.fromLayers(model: model, layers: layers)
-            let floatSites = model.sites.filter(\.isLinear).count - plan.linears.count
-            return IntegerSetup(plan: plan, qparams: q,
-                                label: "\(q.method) W\(q.weightBits)A\(q.activationBits) from \(quant), \(plan.linears.count) integer Linear sites"
-                                    + (floatSites > 0 ? ", \(floatSites) left in float (not weight- and activation-quantized)" : ""))
-        }
-        let b = try parseBits(bits ?? "w8a8")
-        let plan = try IntegerModelPlan.minMax(model: model, bits: b, calibration: calibration)
-        return IntegerSetup(plan: plan, qparams: nil,
-                            label: "MinMax W\(b)A\(b) on \(calibration.count) calibration image(s), \(plan.linears.count) integer Linear sites")
-    }
-
-    /// Integer execution. MinMax: the executor alone (it quantizes each Linear input itself; the fake-quant hook
-    /// would give the same codes). QPARAMS: the file's fake-quant hook, then the executor.
-    func installInteger(on model: any SRModel) throws {
-        if let q = qparams { try QuantizedModel.apply(q, to: model) }
-        plan.install(on: model)
-    }
-
-    /// The simulation: fake-quantized weights and activations, float GEMM.
-    /// `codeDomain: false`: the float-domain simulation (x̂ and Ŵ in Float, float GEMM) everywhere, for comparison.
-    func installFake(on model: any SRModel, codeDomain: Bool = true) throws {
-        if let q = qparams { try QuantizedModel.apply(q, to: model, codeDomain: codeDomain) }
-        else { try FakeQuantPlanHook(plan: plan, codeDomain: codeDomain).install(on: model) }
-    }
-
-    /// Back to FP32: no executor, no hook, loaded weights.
-    func remove(from model: any SRModel) {
-        plan.remove(from: model)
-        model.linearExecutor = nil   // also the fake-quant simulation's code-domain executor
-        model.hook = nil
-        model.restoreOriginalWeights()
     }
 }

@@ -118,11 +118,28 @@ public enum ProcessMemory {
         return fputs("5", f) >= 0 && fflush(f) == 0
     }
 
+    /// Returns freed heap to the system (`malloc_trim(0)`: the engine keeps freed blocks, `preferHeapReuse`), resets
+    /// VmHWM (`resetPeak`) and returns the resident set size (VmRSS) after that, in bytes, or nil where unavailable:
+    /// the start of a working-set measurement (peak − this).
+    public static func trimAndResetPeak() -> Int? {
+        #if canImport(Glibc)
+        // malloc_trim is not in Swift's Glibc module: look it up in the process.
+        if let h = dlopen(nil, RTLD_NOW), let f = dlsym(h, "malloc_trim") {
+            _ = unsafeBitCast(f, to: (@convention(c) (Int) -> Int32).self)(0)
+        }
+        #endif
+        guard resetPeak() else { return nil }
+        return statusBytes("VmRSS:")
+    }
+
     /// `peakResidentBytes()` in MiB.
     public static func peakResidentMiB() -> Double? { peakResidentBytes().map { Double($0) / 1_048_576 } }
 
     /// VmHWM (peak resident set size) in bytes, or nil where unavailable.
-    public static func peakResidentBytes() -> Int? {
+    public static func peakResidentBytes() -> Int? { statusBytes("VmHWM:") }
+
+    /// A "<key> N kB" line of /proc/self/status, in bytes.
+    static func statusBytes(_ key: String) -> Int? {
         guard let f = fopen("/proc/self/status", "r") else { return nil }
         defer { fclose(f) }
         var line: UnsafeMutablePointer<CChar>? = nil
@@ -130,7 +147,7 @@ public enum ProcessMemory {
         defer { free(line) }
         while getline(&line, &cap, f) > 0 {
             let s = String(cString: line!)
-            if s.hasPrefix("VmHWM:") {
+            if s.hasPrefix(key) {
                 let digits = s.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
                 if let kb = digits.first { return kb * 1024 }
             }

@@ -1,32 +1,48 @@
 import Foundation
+import SREngine
 import SRIO
 
 /// `harmoq eval --int`: integer execution of a QPARAMS plan evaluated over a set, beside its fake quantization, with the
 /// integer-vs-fake difference per image (the parity docs/integer.md claims: 0 for every image).
-struct IntegerEvaluation: Codable {
-    struct Image: Codable {
-        var name: String
-        var psnrInteger: Double
-        var psnrFake: Double
+public struct IntegerEvaluation: Codable, Sendable {
+    public struct Image: Codable, Sendable {
+        public var name: String
+        public var psnrInteger: Double
+        public var psnrFake: Double
         /// PSNR(integer) − PSNR(fake quantization), dB.
-        var psnrDifference: Double
-        var ssimInteger: Double
-        var ssimFake: Double
+        public var psnrDifference: Double
+        public var ssimInteger: Double
+        public var ssimFake: Double
         /// max |y_int − y_fake| over the float outputs (model range [0, 1]).
-        var maxAbsOutputDifference: Float
+        public var maxAbsOutputDifference: Float
         /// Output values (channels × pixels) that differ at all, and 8-bit pixel values that differ after rounding.
-        var differingOutputs: Int
-        var differing8BitValues: Int
+        public var differingOutputs: Int
+        public var differing8BitValues: Int
         /// max |Δ| of the 8-bit images (levels).
-        var max8BitDifference: Int
+        public var max8BitDifference: Int
     }
-    var plan: String
-    var integer: EvalReport
-    var fakeQuant: EvalReport
-    var images: [Image]
+    public var plan: String
+    public var integer: EvalReport
+    public var fakeQuant: EvalReport
+    public var images: [Image]
+
+    /// Evaluates `set` twice — with `fake` (the plan's fake quantization installed) and with `integer` (its integer
+    /// execution installed) — and compares the outputs image by image. `progress` gets the evaluation's lines, prefixed.
+    public static func run(set: BenchmarkSet, scale: Int, limit: Int?, plan: String, fake: any SRModel, integer: any SRModel,
+                           progress: ((String) -> Void)? = nil) throws -> IntegerEvaluation {
+        var outputs: [(fake: Tensor, integer: Tensor)] = []
+        let fakeReport = try SREvaluation.run(set: set, scale: scale, limit: limit, upscale: { x in
+            let y = try fake.forward(x); outputs.append((y, y)); return y
+        }, progress: progress.map { p in { p("fake-quant " + $0) } })
+        var i = 0
+        let intReport = try SREvaluation.run(set: set, scale: scale, limit: limit, upscale: { x in
+            let y = try integer.forward(x); outputs[i].integer = y; i += 1; return y
+        }, progress: progress.map { p in { p("integer " + $0) } })
+        return try make(plan: plan, integer: intReport, fake: fakeReport, outputs: outputs)
+    }
 
     /// Fills `images` from the two reports and the per-image (fake, integer) outputs, in report order.
-    static func make(plan: String, integer: EvalReport, fake: EvalReport, outputs: [(fake: Tensor, integer: Tensor)]) throws -> IntegerEvaluation {
+    public static func make(plan: String, integer: EvalReport, fake: EvalReport, outputs: [(fake: Tensor, integer: Tensor)]) throws -> IntegerEvaluation {
         var rows: [Image] = []
         for (i, (a, b)) in zip(integer.images, fake.images).enumerated() {
             let (yf, yi) = outputs[i]
@@ -42,7 +58,7 @@ struct IntegerEvaluation: Codable {
         return IntegerEvaluation(plan: plan, integer: integer, fakeQuant: fake, images: rows)
     }
 
-    func text() -> String {
+    public func text() -> String {
         var s = "integer vs fake quantization (\(plan)):\n"
         s += "image        PSNR-Y int  PSNR-Y fake  ΔPSNR dB   SSIM int  max|Δy|       Δ outputs  Δ 8-bit (max)\n"
         for r in images {
