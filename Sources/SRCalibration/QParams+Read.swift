@@ -48,6 +48,7 @@ extension QParams {
         q.format = sc.format
         q.modelFingerprint = sc.modelFingerprint
         q.rotation = sc.rotation
+        q.refinements = sc.refinements
         for s in sc.sites {
             let b = try t.required(s.name, "activation_bounds", shape: [2])
             var layer: LayerQuantization?

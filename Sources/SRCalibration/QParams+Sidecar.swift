@@ -33,6 +33,8 @@ struct QParamsSidecar: Codable {
     /// Optional (absent = no rotation), so files without rotations are unchanged.
     var rotation: RotationKind?
     var sites: [Site]
+    /// Optional (absent = no output-level refinement recorded).
+    var refinements: [RefinementRecord]?
 
     struct Site: Codable {
         var name: String
@@ -70,6 +72,7 @@ struct QParamsSidecar: Codable {
         scale = q.scale; method = q.method; weightBits = q.weightBits; activationBits = q.activationBits; seed = q.seed
         inputs = q.inputs; patchCount = q.patchCount; patchSources = q.patchSources; notes = q.notes; config = q.config
         rotation = q.rotation
+        refinements = q.refinements
         sites = q.sites.map { s in
             Site(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized, weightQuantized: s.weightQuantized,
                  activationBits: s.activationBits, activationScheme: s.activationScheme, rounding: s.rounding,

@@ -76,6 +76,9 @@ public struct QParams: Codable, Sendable, Equatable {
     /// `--rotate` of the run (nil: none; absent in older files). Each rotated site records its own rotation.
     public var rotation: RotationKind? = nil
     public var sites: [SiteQuantization]
+    /// Output-level refinements applied to this plan, in order (`harmoq refine`, `calibrate --refine`): settings and
+    /// loss traces. Optional: absent in files written before it existed and in unrefined plans (written only when set).
+    public var refinements: [RefinementRecord]? = nil
 
     public init(toolVersion: String, model: String, architecture: String, scale: Int, method: String, weightBits: Int,
                 activationBits: Int, seed: UInt64, inputs: String, patchCount: Int, patchSources: [String], notes: [String],

@@ -109,7 +109,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Write the checkpoint <out>.partial (+ .json) after every N sites.")
     var checkpointEvery: Int = 1
 
-    @Option(help: "After calibrating, refine the plan at the output level: block (block reconstruction of every clipping bound with `harmoq refine`'s defaults; DAT-light; docs/refinement.md). The refined plan replaces the output.")
+    @Option(help: "After calibrating, refine the plan at the output level with `harmoq refine`'s defaults: block (block reconstruction of every clipping bound), model (whole-model distillation of the bounds) or block+model (block: DAT-light; model: DAT-light and SwinIR-light; docs/refinement.md). The refined plan replaces the output.")
     var refine: RefinementMode?
 
     @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan). Composes with every method except 2dquant; docs/rotations.md.")
@@ -157,14 +157,18 @@ struct Calibrate: ParsableCommand {
         } catch let e as QuantError { throw CLIError(e.description) }
         let mem = outcome.peakMemoryMiB.map { String(format: ", peak memory %.0f MiB", $0) } ?? ""
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s%@", out, outcome.qparams.sites.count, outcome.seconds, mem))
-        if refine != nil {
+        if let refine {
             do {
+                let t0 = Date()
+                let settings = try RefinementCLI.settings(mode: refine)
                 let weights = try ModelLoader.readStateDict(path: model)
                 let p = try CalibrationPatches.draw(count: patches, scale: outcome.qparams.scale, seed: seed, sources: srcs)
-                let r = try BlockReconstruction.refine(plan: outcome.qparams, weights: weights, patches: p.lr) { CalibrationCLI.stderr($0) }
-                try r.qparams.write(to: out)
-                CalibrationCLI.stderr(String(format: "refined %@ (+ .json): block reconstruction, %.1f s", out, r.seconds))
-            } catch let e as QuantError { throw CLIError(e.description) } catch let e as IOError { throw CLIError(e.message) }
+                let r = try RefinementCLI.run(settings, plan: outcome.qparams, weights: weights, patches: p.lr)
+                try r.write(to: out)
+                CalibrationCLI.stderr(String(format: "refined %@ (+ .json): %@, %.1f s", out, refine.rawValue, Date().timeIntervalSince(t0)))
+            } catch let e as QuantError {
+                throw CLIError(e.description + " (the calibrated, unrefined plan is in \(out))")
+            } catch let e as IOError { throw CLIError(e.message) }
         }
         if let report {
             var r = CalibrationReport(qparams: out, method: m.name, bits: bits, seconds: outcome.seconds,

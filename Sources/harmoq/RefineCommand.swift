@@ -4,8 +4,12 @@ import SRCalibration
 import SREngine
 import SRIO
 
-/// `--mode` of `harmoq refine` and `--refine` of `harmoq calibrate` (whole-model distillation is not built yet).
-enum RefinementMode: String, CaseIterable, ExpressibleByArgument { case block }
+/// `--mode` of `harmoq refine` and `--refine` of `harmoq calibrate`: block reconstruction, whole-model distillation, or
+/// block reconstruction followed by model distillation.
+enum RefinementMode: String, CaseIterable, ExpressibleByArgument {
+    case block, model
+    case blockModel = "block+model"
+}
 
 /// `harmoq refine --learn`: which clipping bounds Adam learns.
 enum LearnedBounds: String, CaseIterable, ExpressibleByArgument { case all, activations, weights }
@@ -14,13 +18,21 @@ enum LearnedBounds: String, CaseIterable, ExpressibleByArgument { case all, acti
 struct Refine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "refine",
-        abstract: "Refine a QPARAMS plan at the output level (block reconstruction of the clipping bounds) and write a new QPARAMS.",
+        abstract: "Refine a QPARAMS plan at the output level (block reconstruction or whole-model distillation of the clipping bounds) and write a new QPARAMS.",
         discussion: """
         --mode block: for each transformer block in order, Adam learns the clipping bounds of the block's quantizers \
         (activations per tensor, weights per output channel) so that the quantized block, fed the output of the \
         already-refined quantized blocks, reproduces the FP block's output (MSE) on calibration patches; gradients come \
         from the hand-written backward pass (docs/refinement.md). A block whose learned bounds do not lower its loss on \
-        all patches keeps its start bounds. Progress with loss and ETA goes to stderr. DAT-light only so far. Example:
+        all patches keeps its start bounds. \
+        --mode model: Adam learns every clipping bound at once so that the quantized model's output matches the FP \
+        model's output (MSE) on the calibration patches (optionally plus block-output feature terms, \
+        --feature-weight); the best bounds seen at the checkpoints on all patches are kept. \
+        --mode block+model: block reconstruction, then model distillation from its result. \
+        --learn-weights: the weights are learned too, each within one quantization step of its start. \
+        Progress with loss and ETA goes to stderr; the loss traces go into the QPARAMS sidecar (`refinements`, shown \
+        by `harmoq audit`). A non-finite loss or gradient stops the run naming the iteration and site; nothing is \
+        written then. Block reconstruction: DAT-light; model distillation: DAT-light and SwinIR-light. Example:
           harmoq calibrate --model ../shared/models/dat-light-x2.safetensors --method harmoq --bits w4a4 --out x2.qparams
           harmoq refine --model ../shared/models/dat-light-x2.safetensors --quant x2.qparams --out x2-block.qparams
         """)
@@ -34,17 +46,32 @@ struct Refine: ParsableCommand {
     @Option(help: "Output QPARAMS path (the sidecar is written to <path>.json).")
     var out: String
 
-    @Option(help: "Refinement: block (block-wise reconstruction of the bounds).")
+    @Option(help: "Refinement: block (block-wise reconstruction of the bounds) | model (whole-model distillation of the bounds) | block+model (block, then model).")
     var mode: RefinementMode = .block
 
-    @Option(help: "Adam iterations per transformer block.")
-    var iterations: Int = BlockReconstructionOptions().iterations
+    @Option(help: "Adam iterations per transformer block (--mode block; default \(BlockReconstructionOptions().iterations)) or in all (--mode model; default \(ModelDistillationOptions().iterations)). With block+model: the block stage's; see --model-iterations.")
+    var iterations: Int?
 
     @Option(help: "Patches per Adam iteration.")
     var batch: Int = BlockReconstructionOptions().batch
 
-    @Option(help: "Adam learning rate, in units of each quantizer's initial range (upper − lower); cosine decay to 5% of it.")
-    var lr: Double = BlockReconstructionOptions().learningRate
+    @Option(help: "Adam learning rate, in units of each quantizer's initial range (upper − lower); cosine decay to 5% of it. Default \(BlockReconstructionOptions().learningRate) (block), \(ModelDistillationOptions().learningRate) (model). With block+model: the block stage's; see --model-lr.")
+    var lr: Double?
+
+    @Option(help: "--mode block+model: iterations of the model stage (default \(ModelDistillationOptions().iterations)).")
+    var modelIterations: Int?
+
+    @Option(help: "--mode block+model: learning rate of the model stage (default \(ModelDistillationOptions().learningRate)).")
+    var modelLr: Double?
+
+    @Flag(help: "Also learn the weights, each within ±1 quantization step of its start (AdaRound-like, straight-through gradient); the refined plan stores the moved weights.")
+    var learnWeights = false
+
+    @Option(help: "Adam learning rate of the weights with --learn-weights, in units of the row's quantization step (default \(BlockReconstructionOptions().weightLearningRate) block, \(ModelDistillationOptions().weightLearningRate) model).")
+    var weightLr: Double?
+
+    @Option(help: "--mode model / block+model: weight of the feature term (relative MSE of the block outputs ending each residual group, to FP); 0 = output loss only.")
+    var featureWeight: Double = ModelDistillationOptions().featureWeight
 
     @Option(help: "Bound gradient: ste (2DQuant/LSQ-style) | exact (a.e. derivative of the real quantizer).")
     var gradient: FakeQuantGradient = .ste
@@ -67,15 +94,9 @@ struct Refine: ParsableCommand {
 
     func run() throws {
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
-        var o = BlockReconstructionOptions()
-        o.iterations = iterations; o.batch = batch; o.learningRate = lr
-        o.gradient = gradient
-        switch learn {
-        case .all: break
-        case .activations: o.learnWeightBounds = false
-        case .weights: o.learnActivationBounds = false
-        }
-        o.operands = operands
+        let r = try RefinementCLI.settings(mode: mode, iterations: iterations, batch: batch, lr: lr, modelIterations: modelIterations,
+                                           modelLr: modelLr, gradient: gradient, learn: learn, operands: operands, featureWeight: featureWeight,
+                                           learnWeights: learnWeights, weightLr: weightLr)
         let identity: ModelIdentity
         let weights: [String: Tensor]
         do {
@@ -84,14 +105,72 @@ struct Refine: ParsableCommand {
         } catch { throw CLIError("harmoq refine: \(error)") }
         let plan = try binding.read(quant, for: identity, command: "refine")
         let srcs = try data.resolve(command: "refine")
-        let outcome: BlockReconstruction.Outcome
+        let t0 = Date()
         do {
             let p = try CalibrationPatches.draw(count: patches, scale: plan.scale, seed: seed, sources: srcs)
-            CalibrationCLI.stderr("harmoq refine: \(plan.method) W\(plan.weightBits)A\(plan.activationBits) from \(quant); block reconstruction, "
-                                  + "\(iterations) iterations × batch \(batch) per block on \(patches) LR patches 64×64 (seed \(seed))")
-            outcome = try BlockReconstruction.refine(plan: plan, weights: weights, patches: p.lr, options: o) { CalibrationCLI.stderr($0) }
-            try outcome.qparams.write(to: out)
+            CalibrationCLI.stderr("harmoq refine: \(plan.method) W\(plan.weightBits)A\(plan.activationBits) from \(quant); \(mode.rawValue) on \(patches) LR patches 64×64 (seed \(seed))")
+            let refined = try RefinementCLI.run(r, plan: plan, weights: weights, patches: p.lr)
+            try refined.write(to: out)
         } catch let e as CLIError { throw e } catch { throw CLIError("harmoq refine: \(error)") }
-        CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %.1f s", out, outcome.seconds))
+        CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %.1f s", out, Date().timeIntervalSince(t0)))
+    }
+}
+
+/// The refinement settings both `refine` and `calibrate --refine` parse, and the one call that runs them.
+enum RefinementCLI {
+    struct Settings {
+        var block: BlockReconstructionOptions?
+        var model: ModelDistillationOptions?
+    }
+
+    static func settings(mode: RefinementMode, iterations: Int? = nil, batch: Int = BlockReconstructionOptions().batch, lr: Double? = nil,
+                         modelIterations: Int? = nil, modelLr: Double? = nil, gradient: FakeQuantGradient = .ste,
+                         learn: LearnedBounds = .all, operands: OperandPolicy = .learn, featureWeight: Double = 0,
+                         learnWeights: Bool = false, weightLr: Double? = nil) throws -> Settings {
+        if let weightLr { guard weightLr > 0, weightLr.isFinite else { throw CLIError("--weight-lr must be positive, got \(weightLr)") } }
+        guard featureWeight >= 0, featureWeight.isFinite else { throw CLIError("--feature-weight must be ≥ 0, got \(featureWeight)") }
+        guard batch >= 1 else { throw CLIError("--batch must be ≥ 1, got \(batch)") }
+        let acts = learn != .weights, ws = learn != .activations
+        func model(_ it: Int?, _ l: Double?) -> ModelDistillationOptions {
+            var m = ModelDistillationOptions()
+            if let it { m.iterations = it }
+            if let l { m.learningRate = l }
+            m.batch = batch; m.gradient = gradient; m.learnActivationBounds = acts; m.learnWeightBounds = ws
+            m.featureWeight = featureWeight; m.learnWeights = learnWeights
+            if let weightLr { m.weightLearningRate = weightLr }
+            return m
+        }
+        var s = Settings()
+        switch mode {
+        case .block, .blockModel:
+            var o = BlockReconstructionOptions()
+            if let iterations { o.iterations = iterations }
+            o.batch = batch
+            if let lr { o.learningRate = lr }
+            o.gradient = gradient; o.learnActivationBounds = acts; o.learnWeightBounds = ws; o.operands = operands
+            o.learnWeights = learnWeights
+            if let weightLr { o.weightLearningRate = weightLr }
+            s.block = o
+            if mode == .blockModel { s.model = model(modelIterations, modelLr) }
+        case .model:
+            s.model = model(iterations, lr)
+        }
+        for (name, it, l) in [("block", s.block?.iterations, s.block?.learningRate), ("model", s.model?.iterations, s.model?.learningRate)] {
+            if let it, it < 1 { throw CLIError("\(name) refinement: iterations must be ≥ 1, got \(it)") }
+            if let l, !(l > 0 && l.isFinite) { throw CLIError("\(name) refinement: the learning rate must be positive, got \(l)") }
+        }
+        return s
+    }
+
+    /// Block reconstruction and/or model distillation of `plan`, progress to stderr; returns the refined plan.
+    static func run(_ s: Settings, plan: QParams, weights: [String: Tensor], patches: [Tensor]) throws -> QParams {
+        var q = plan
+        if let b = s.block {
+            q = try BlockReconstruction.refine(plan: q, weights: weights, patches: patches, options: b) { CalibrationCLI.stderr($0) }.qparams
+        }
+        if let m = s.model {
+            q = try ModelDistillation.refine(plan: q, weights: weights, patches: patches, options: m) { CalibrationCLI.stderr($0) }.qparams
+        }
+        return q
     }
 }

@@ -75,6 +75,31 @@ struct DATLightReferenceGradients {
         return "convs (head/tail/3conv/sg)"
     }
 
+    /// The block-output gradient hook (feature losses): seeding only block k's output with PyTorch's dL/d(block k output)
+    /// must give PyTorch's dL/d(block j output) for every j < k (all of L's dependence on block j passes through block k:
+    /// the long skips start before block 0), zero for j > k, and the total at block k is the seed itself.
+    @Test func blockOutputGradientHookAgainstPyTorch() throws {
+        let ref = try SafeTensors.read(path: SharedData.path(gradReference))
+        let weights = try ModelLoader.readStateDict(path: SharedData.path(datWeights))
+        let model = try DATLightBackward(weights: weights, scale: 2)
+        let input = try ref.tensor("input")
+        let tape = try model.forward(input, retention: .blockInputs)
+        let k = 9
+        let seed = try ref.tensor("grad/blockout/layers.0.blocks.\(k)").data
+        let grads = model.backward(tape, gradOutput: Tensor(zeros: tape.output.shape), gradBlockOutputs: [k: seed])
+        var worst = 0.0
+        for j in 0..<k {
+            let r = try ref.tensor("grad/blockout/layers.0.blocks.\(j)")
+            worst = max(worst, scaledError(grads.blockOutputs[j], toDouble(r.data)))
+        }
+        let later = grads.blockOutputs[(k + 1)...].map { $0.map { abs($0) }.max() ?? 0 }.max() ?? 0
+        report("block-output hook (seed at block \(k), case1): blocks 0..<\(k) vs PyTorch worst scaled \(String(format: "%.2e", worst)); max |g| after block \(k): \(later)")
+        #expect(grads.blockOutputs[k] == seed)
+        #expect(later == 0)
+        #expect(worst <= referenceGradientTolerance, "dL/d block outputs before the seeded block: worst scaled error \(worst)")
+        #expect(tape.blockOutputs.count == 18 && (0..<17).allSatisfy { tape.blockOutputs[$0] == tape.blockInputs[$0 + 1] })
+    }
+
     /// The caching forward reproduces the engine's forward on the case1 input (max |Δ| = 0 expected: same kernels,
     /// same order), for both retention modes.
     @Test func forwardMatchesEngine() throws {

@@ -15,6 +15,10 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     public var finalLearningRateFraction: Double = 0.05
     public var learnActivationBounds = true
     public var learnWeightBounds = true
+    /// Also learn the weights within ±1 quantization step (`OffsetWeightSite`: AdaRound-like, STE), with Adam at
+    /// `weightLearningRate` (units of the step).
+    public var learnWeights = false
+    public var weightLearningRate: Double = 5e-2
     /// The attention matmul operands' bounds (q, k, v, probs): learned with the rest (default: the best Set5 PSNR
     /// measured), kept fixed, or `auto`: per block both are tried from the same start and the lower block loss wins
     /// (lower block MSE, but not higher PSNR, in docs/refinement.md).
@@ -25,6 +29,14 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     /// The quantizers' backward: 2DQuant/LSQ-style STE (default) or the exact a.e. derivative.
     public var gradient: FakeQuantGradient = .ste
     public init() {}
+
+    /// The settings in words (the QPARAMS refinement record).
+    public var summary: String {
+        let learned = learnActivationBounds && learnWeightBounds ? "all bounds" : learnActivationBounds ? "activation bounds" : "weight bounds"
+        return "\(iterations) Adam iterations per block × batch \(batch), lr \(learningRate) of each range (cosine to \(finalLearningRateFraction)×), "
+            + "\(learned)\(learnWeights ? " + weights within ±1 step (lr \(weightLearningRate))" : ""), operands \(operands.rawValue), "
+            + "\(gradient.rawValue) gradient; loss: block-output MSE"
+    }
 }
 
 /// How block reconstruction treats the attention matmul-operand quantizers.
@@ -46,6 +58,8 @@ public struct BlockReconstructionStep: Sendable, Codable, Equatable {
     public var operands: String = ""
     /// The per-iteration batch losses.
     public var trace: [Double]
+    /// The block loss on all patches at the start (iteration 0) and at every checkpoint of every run.
+    public var checkpoints: [RefinementRecord.Checkpoint] = []
     public var seconds: Double
 }
 
@@ -75,7 +89,10 @@ public enum BlockReconstruction {
             throw QuantError("--refine block: iterations and batch must be ≥ 1 and the learning rate positive")
         }
         let teacher = try DATLightBackward(weights: weights, scale: plan.scale)
-        let pq = try PlanQuantizers(plan: plan, weights: weights, gradient: o.gradient)
+        guard !o.learnWeights || (o.weightLearningRate > 0 && o.weightLearningRate.isFinite) else {
+            throw QuantError("--refine block: the weight learning rate must be positive")
+        }
+        let pq = try PlanQuantizers(plan: plan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights)
         let student = try DATLightBackward(weights: pq.weights, scale: plan.scale, quantizers: pq.siteQuantizers)
         let grads = student.makeGradients()
 
@@ -98,6 +115,8 @@ public enum BlockReconstruction {
             }
             let linearOnly = union.filter { !pq.operandSites.contains($0.site) }
             let hasOperands = linearOnly.count < union.count
+            let offsetSites = pq.offsetSites.filter { $0.name.hasPrefix(prefix) }
+            let startOffsets = offsetSites.map(\.site.offset)
             let runs: [(String, [LearnableSiteQuantizer])]
             switch o.operands {
             case .learn: runs = [("learn", union)]
@@ -120,34 +139,28 @@ public enum BlockReconstruction {
             }
             let (before, startOutputs) = evaluate()
             let start = union.map { ($0.lower, $0.upper) }
-            var best = (loss: before, bounds: start, outputs: startOutputs, iteration: 0, variant: "")
+            var best = (loss: before, bounds: start, offsets: startOffsets, outputs: startOutputs, iteration: 0, variant: "")
             let checkEvery = o.checkEvery > 0 ? o.checkEvery : max(1, o.iterations / 3)
             var traces: [Double] = []
-            for (variant, learn) in runs where !learn.isEmpty {
+            var checkpoints: [RefinementRecord.Checkpoint] = [.init(iteration: 0, loss: before)]
+            for (variant, learn) in runs where !learn.isEmpty || !offsetSites.isEmpty {
                 for (q, b) in zip(union, start) { try q.setBounds(lower: b.0, upper: b.1) }
                 var trace: [Double] = []
-                // θ = bound / r0 per channel, so one learning rate fits every quantizer.
-                let ranges = learn.map { q in zip(q.lower, q.upper).map { Double($1 - $0) } }
-                var theta: [Double] = []
-                for (q, r) in zip(learn, ranges) {
-                    for c in r.indices { theta.append(Double(q.lower[c]) / r[c]) }
-                    for c in r.indices { theta.append(Double(q.upper[c]) / r[c]) }
-                }
-                var cfg = HarmoQConfig()
-                cfg.iterations = o.iterations; cfg.warmupIterations = 0
-                cfg.learningRate = o.learningRate; cfg.finalLearningRate = o.learningRate * o.finalLearningRateFraction
-                cfg.adamBeta1 = 0.9; cfg.adamBeta2 = 0.999; cfg.adamEpsilon = 1e-8
-                cfg.weightDecay = 0; cfg.gradientClipNorm = 0
-                var adam = BoundOptimizer(count: theta.count, config: cfg)
+                var params = BoundParameters(learn, iterations: o.iterations, learningRate: o.learningRate,
+                                             finalFraction: o.finalLearningRateFraction)
+                var offsets = OffsetParameters(offsetSites, iterations: o.iterations, learningRate: o.weightLearningRate,
+                                               finalFraction: o.finalLearningRateFraction)
+                offsets.restore(startOffsets)
                 for it in 0..<o.iterations {
-                    for q in learn { q.resetGradient() }
+                    params.zeroGradients()
+                    offsets.zeroGradients()
                     grads.zero()
                     var batchLoss = 0.0
                     for j in 0..<o.batch {
                         let p = (it * o.batch + j) % xq.count
                         let (l, c) = loss(p)
                         guard l.isFinite else {
-                            throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it), patch \(p)")
+                            throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it), patch \(p); nothing written")
                         }
                         batchLoss += l / Double(o.batch)
                         let scale = Float(2 / (Double(yf[p].count) * Double(o.batch)))
@@ -156,42 +169,19 @@ public enum BlockReconstruction {
                         _ = block.backward(c, gradOutput: d, quantizers: student.quantizers, grads: grads)
                     }
                     trace.append(batchLoss)
-                    var g: [Double] = []
-                    g.reserveCapacity(theta.count)
-                    for (q, r) in zip(learn, ranges) {
-                        for c in r.indices { g.append(q.gradient.lower[c] * r[c]) }
-                        for c in r.indices { g.append(q.gradient.upper[c] * r[c]) }
-                    }
-                    if let bad = g.firstIndex(where: { !$0.isFinite }) {
-                        throw QuantError("--refine block: non-finite bound gradient at block \(bi), iteration \(it) (parameter \(bad))")
-                    }
-                    adam.update(&theta, grad: g, lr: BoundOptimizer.learningRate(at: it, config: cfg))
-                    var k = 0
-                    for (q, r) in zip(learn, ranges) {
-                        let n = r.count
-                        var lo = [Float](repeating: 0, count: n), up = lo
-                        for c in 0..<n {
-                            lo[c] = Float(theta[k + c] * r[c])
-                            up[c] = Float(theta[k + n + c] * r[c])
-                            let gap = Float(1e-3 * r[c])
-                            if !(up[c] - lo[c] >= gap) {   // keep a valid quantizer (also catches NaN)
-                                let mid = (lo[c] + up[c]) / 2
-                                lo[c] = mid - gap / 2; up[c] = mid + gap / 2
-                                theta[k + c] = Double(lo[c]) / r[c]; theta[k + n + c] = Double(up[c]) / r[c]
-                            }
-                        }
-                        try q.setBounds(lower: lo, upper: up)
-                        k += 2 * n
-                    }
+                    try params.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
+                    try offsets.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
                     if (it + 1) % checkEvery == 0 || it + 1 == o.iterations {
                         let (l, outs) = evaluate()
-                        guard l.isFinite else { throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it + 1)") }
-                        if l < best.loss { best = (l, union.map { ($0.lower, $0.upper) }, outs, it + 1, variant) }
+                        guard l.isFinite else { throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it + 1); nothing written") }
+                        checkpoints.append(.init(iteration: it + 1, loss: l))
+                        if l < best.loss { best = (l, union.map { ($0.lower, $0.upper) }, offsets.snapshot, outs, it + 1, variant) }
                     }
                 }
                 if traces.isEmpty || best.variant == variant { traces = trace }
             }
             for (q, b) in zip(union, best.bounds) { try q.setBounds(lower: b.0, upper: b.1) }
+            for (site, v) in zip(offsetSites, best.offsets) { site.site.offset = v }
             let after = best.loss, kept = best.iteration > 0
             let trace = traces
             xq = best.outputs
@@ -199,7 +189,7 @@ public enum BlockReconstruction {
             let secs = Date().timeIntervalSince(tb)
             steps.append(BlockReconstructionStep(block: bi, lossBefore: before, lossAfter: after, kept: kept, bestIteration: best.iteration,
                                                 operands: best.variant,
-                                                trace: trace, seconds: secs))
+                                                trace: trace, checkpoints: checkpoints, seconds: secs))
             let elapsed = Date().timeIntervalSince(t0)
             let eta = elapsed / Double(bi + 1) * Double(blockCount - bi - 1)
             log?(String(format: "refine block %2d/%d: MSE %.4e → %.4e (%.1f%%, %@), %d quantizers, %.1f s, ETA %.0f s",
@@ -207,21 +197,15 @@ public enum BlockReconstruction {
                         kept ? "bounds of iteration \(best.iteration), operands \(best.variant)" : "start bounds kept", union.count, secs, eta))
         }
 
-        var out = plan
-        for i in out.sites.indices {
-            let name = out.sites[i].name
-            if let q = pq.activation[name] {
-                out.sites[i].activationLower = q.lower[0]; out.sites[i].activationUpper = q.upper[0]
-                out.sites[i].layer?.activationLower = q.lower[0]; out.sites[i].layer?.activationUpper = q.upper[0]
-            }
-            if let q = pq.weight[name] {
-                out.sites[i].layer?.weightLower = q.lower; out.sites[i].layer?.weightUpper = q.upper
-            }
-        }
+        var out = pq.applied(to: plan)
         let improved = steps.filter(\.kept).count
         out.notes.append("refined: block reconstruction (bounds; \(o.iterations) Adam iterations per block, batch \(o.batch), " +
                          "lr \(o.learningRate) of each range, \(o.gradient.rawValue) gradient) on \(patches.count) patches; " +
                          "\(improved)/\(blockCount) blocks improved")
+        out.refinements = (plan.refinements ?? []) + [RefinementRecord(
+            mode: "block", settings: o.summary, patches: patches.count,
+            stages: steps.map { .init(name: "block \($0.block)", lossBefore: $0.lossBefore, lossAfter: $0.lossAfter,
+                                      bestIteration: $0.bestIteration, trace: $0.trace, checkpoints: $0.checkpoints) })]
         return Outcome(qparams: out, steps: steps, seconds: Date().timeIntervalSince(t0))
     }
 }

@@ -13,18 +13,25 @@ struct PlanQuantizers {
     let weight: [String: LearnableSiteQuantizer]
     /// The plan's attention matmul-operand sites (q, k, v, probs).
     let operandSites: Set<String>
+    /// With learned weights: every quantized weight's offset site (wrapping `weight[name].fake`).
+    let offsets: [String: OffsetWeightSite]
+    /// The plan's weight per site (what the offsets are added to).
+    private let siteWeights: [String: [Float]]
 
     var siteQuantizers: SiteQuantizers {
         SiteQuantizers(activation: activation.mapValues { $0.fake as DifferentiableSiteQuantizer },
-                       weight: weight.mapValues { $0.fake as DifferentiableSiteQuantizer })
+                       weight: weight.mapValues { offsets[$0.site] ?? $0.fake as DifferentiableSiteQuantizer })
     }
+
+    /// The offset sites sorted by name (the optimiser's parameter order).
+    var offsetSites: [(name: String, site: OffsetWeightSite)] { offsets.keys.sorted().map { ($0, offsets[$0]!) } }
 
     /// Every learnable quantizer, sorted by (site, weight last) so the optimiser's parameter order is fixed.
     var all: [LearnableSiteQuantizer] {
         (Array(activation.values) + Array(weight.values)).sorted { ($0.site, $0.isWeight ? 1 : 0) < ($1.site, $1.isWeight ? 1 : 0) }
     }
 
-    init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient) throws {
+    init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient, learnWeights: Bool = false) throws {
         let rotated = plan.sites.filter { $0.rotation != nil }.map(\.name)
         guard rotated.isEmpty else {
             throw QuantError("refinement does not apply online rotations yet: the plan rotates the inputs of \(rotated.count) site(s) "
@@ -32,6 +39,7 @@ struct PlanQuantizers {
         }
         var w = original
         var act: [String: LearnableSiteQuantizer] = [:], wq: [String: LearnableSiteQuantizer] = [:]
+        var offs: [String: OffsetWeightSite] = [:], sw: [String: [Float]] = [:]
         for s in plan.sites {
             if s.activationQuantized {
                 act[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: false,
@@ -45,12 +53,34 @@ struct PlanQuantizers {
                                                     quantizer: try FakeQuantizer(perChannel: l.weightQuantizers(), inner: l.inputs,
                                                                                  gradient: gradient),
                                                     inputScale: nil)
+                if learnWeights { offs[s.name] = OffsetWeightSite(wq[s.name]!.fake, rows: l.outputs, cols: l.inputs); sw[s.name] = l.weight }
             }
         }
         weights = w
+        offsets = offs
+        siteWeights = sw
         operandSites = Set(plan.sites.filter { $0.kind == .matmulOperand }.map(\.name))
         activation = act
         weight = wq
+    }
+
+    /// The plan with the quantizers' current bounds written back (everything else unchanged).
+    func applied(to plan: QParams) -> QParams {
+        var out = plan
+        for i in out.sites.indices {
+            let name = out.sites[i].name
+            if let q = activation[name] {
+                out.sites[i].activationLower = q.lower[0]; out.sites[i].activationUpper = q.upper[0]
+                out.sites[i].layer?.activationLower = q.lower[0]; out.sites[i].layer?.activationUpper = q.upper[0]
+            }
+            if let q = weight[name] {
+                out.sites[i].layer?.weightLower = q.lower; out.sites[i].layer?.weightUpper = q.upper
+            }
+            if let o = offsets[name], let w = siteWeights[name] {
+                out.sites[i].layer?.weight = w.withUnsafeBufferPointer { o.shifted($0.baseAddress!) }
+            }
+        }
+        return out
     }
 
     /// Writes a site's m×d weight into the state dict: `<site>.weight`, or rows t·m ..< (t+1)·m of

@@ -56,6 +56,8 @@ public final class DATLightBackward {
         var x: [Float] = [], feat0: [Float] = [], tokens0: [Float] = []
         var blockCaches: [DATBlockBackward.Cache?] = []
         var blockInputs: [[Float]] = []
+        /// The output of every block (L × 60 tokens), b = 0 ..< depth (shares storage with the caches and inputs).
+        public internal(set) var blockOutputs: [[Float]] = []
         var group = ThreeConvBackward.Cache(), g: [Float] = [], after = ThreeConvBackward.Cache(), body: [Float] = []
         init(height: Int, width: Int) { self.height = height; self.width = width }
     }
@@ -89,6 +91,7 @@ public final class DATLightBackward {
             t.blockInputs.append(retention == .all ? [] : tokens)
             t.blockCaches.append(retention == .all ? cache : nil)
             tokens = cache.output
+            t.blockOutputs.append(tokens)
         }
         let (gc, gCache) = groupConv.forward(tokens, height: h, width: w)
         var g = gc
@@ -116,9 +119,12 @@ public final class DATLightBackward {
         public let blockOutputs: [[Float]]
     }
 
-    /// Backward from dL/d output (the shape of `tape.output`). Adds into `into` when given (gradient accumulation
-    /// over a batch), else into a fresh store.
-    public func backward(_ t: Tape, gradOutput: Tensor, into grads: ParameterGradients? = nil) -> Gradients {
+    /// Backward from dL/d output (the shape of `tape.output`) plus, optionally, extra gradients at block outputs
+    /// (`gradBlockOutputs[b]`, L × 60, e.g. feature-distillation terms; added to what flows back from the layers
+    /// after block b). Adds into `into` when given (gradient accumulation over a batch), else into a fresh store.
+    /// `Gradients.blockOutputs[b]` is the total dL/d(output of block b), extra terms included.
+    public func backward(_ t: Tape, gradOutput: Tensor, gradBlockOutputs: [Int: [Float]] = [:],
+                         into grads: ParameterGradients? = nil) -> Gradients {
         precondition(gradOutput.shape == t.output.shape, "gradOutput shape \(gradOutput.shape) != output \(t.output.shape)")
         let h = t.height, w = t.width, L = h * w, C = dim
         let g = grads ?? makeGradients()
@@ -130,6 +136,10 @@ public final class DATLightBackward {
         var d = groupConv.backward(t.group, dy: dG, height: h, width: w, into: g)
         var blockGrads = [[Float]](repeating: [], count: blocks.count)
         for b in blocks.reversed() {
+            if let extra = gradBlockOutputs[b.index] {
+                precondition(extra.count == L * C, "gradBlockOutputs[\(b.index)] has \(extra.count) elements, need \(L * C)")
+                for i in 0..<(L * C) { d[i] += extra[i] }
+            }
             blockGrads[b.index] = d
             let cache = t.blockCaches[b.index] ?? b.forward(t.blockInputs[b.index], height: h, width: w, quantizers: quantizers)
             d = b.backward(cache, gradOutput: d, quantizers: quantizers, grads: g)
