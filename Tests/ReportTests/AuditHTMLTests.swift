@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import HarmoQReport
+import SRCalibration
 
 @Suite("Audit HTML")
 struct AuditHTMLTests {
@@ -69,5 +70,29 @@ struct AuditHTMLTests {
     @Test func markdownHasEverySectionAnchor() throws {
         let md = AuditMarkdown.render(try ReportFixtures.report(), htmlName: "report.html")
         for id in AuditReport.sectionIDs { #expect(md.contains("<a id=\"\(id)\"></a>"), "anchor \(id)") }
+    }
+}
+
+@Suite("Audit refinement traces")
+struct AuditRefinementTests {
+    /// A refined plan's `refinements` record reaches the convergence section (HTML table + trace chart, Markdown table),
+    /// survives a JSON round trip, and an unrefined plan's sidecar has no `refinements` key.
+    @Test func refinementRecordIsShownAndRoundTrips() throws {
+        var q = try ReportFixtures.qparams(trace: false)
+        let plain = String(decoding: try JSONEncoder().encode(q), as: UTF8.self)
+        #expect(!plain.contains("refinements"))
+        let rec = RefinementRecord(mode: "model", settings: "4 Adam iterations", patches: 2, stages: [
+            .init(name: "model", lossBefore: 4e-4, lossAfter: 3e-4, bestIteration: 4, trace: [4e-4, 3.8e-4, 3.4e-4, 3.1e-4],
+                  checkpoints: [.init(iteration: 0, loss: 4e-4), .init(iteration: 4, loss: 3e-4)])])
+        q.refinements = [rec]
+        // (The sidecar file round trip of a real refined plan: ModelDistillationTests.)
+        #expect(try JSONDecoder().decode(QParams.self, from: JSONEncoder().encode(q)).refinements == [rec])
+        var r = try ReportFixtures.report(trace: false, onnx: false)
+        r.refinements = [rec]
+        let html = AuditHTML.render(r)
+        #expect(html.contains("Output-level refinement 1: model") && html.contains("-25.0%"))
+        #expect(html.contains("model refinement: loss per iteration"))
+        let md = AuditMarkdown.render(r, htmlName: "a.html")
+        #expect(md.contains("Output-level refinement 1 (model)") && md.contains("-25.0%"))
     }
 }

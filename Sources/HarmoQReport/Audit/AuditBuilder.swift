@@ -70,6 +70,7 @@ public enum AuditBuilder {
                            sensitivity: sensitivity, sensitivityNote: sensitivityNote, convergence: AuditManifest.convergence(q),
                            certificates: AuditManifest.certificates(q), verdicts: o.verdicts, images: images, imagesNote: imagesNote, onnx: o.onnx)
         report.onnxSource = o.onnxSource
+        report.refinements = q.refinements
         return report
     }
 

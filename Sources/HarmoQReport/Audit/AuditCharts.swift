@@ -1,4 +1,5 @@
 import Foundation
+import SRCalibration
 
 /// The charts of an audit report, built from its data (shared by the HTML writer and the tests).
 public enum AuditCharts {
@@ -51,6 +52,23 @@ public enum AuditCharts {
         }
         return LineChart(title: "ABR L_total per iteration / first iteration (\(pick.count) sites with the largest initial loss)",
                          xLabel: "ABR iteration", yLabel: "L_total / L_total(0)", series: Array(series), reference: 1, markers: false)
+    }
+
+    /// The training loss per iteration of a refinement, normalised by its first value: the whole model (one series plus
+    /// its checkpoints on all patches), or at most `limit` blocks (those with the largest loss before).
+    public static func refinementTraces(_ rec: RefinementRecord, limit: Int = 8) -> LineChart? {
+        let traced = rec.stages.filter { $0.trace.count > 1 }
+        guard !traced.isEmpty else { return nil }
+        let pick = traced.sorted { $0.lossBefore > $1.lossBefore }.prefix(limit)
+        var series: [LineChart.Series] = pick.map { st in
+            let l0 = st.trace[0]
+            return .init(name: st.name, points: st.trace.enumerated().map { (Double($0.offset + 1), l0 > 0 ? $0.element / l0 : .nan) })
+        }
+        if pick.count == 1, let st = pick.first, st.checkpoints.count > 1, st.lossBefore > 0 {
+            series.append(.init(name: "\(st.name): all patches", points: st.checkpoints.map { (Double($0.iteration), $0.loss / st.lossBefore) }))
+        }
+        return LineChart(title: "\(rec.mode) refinement: loss per iteration / first (\(pick.count) stage\(pick.count == 1 ? "" : "s"))",
+                         xLabel: "iteration", yLabel: "loss / loss(first)", series: series, reference: 1, markers: pick.count == 1)
     }
 
     public static func images(_ c: ImageComparison) -> BarChart {

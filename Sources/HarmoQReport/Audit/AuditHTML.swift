@@ -1,4 +1,5 @@
 import Foundation
+import SRCalibration
 
 /// Renders an `AuditReport` as one self-contained HTML file: inline CSS, inline SVG charts and inline base64 PNG
 /// crops; no script, no external resource. Every section is a `<section id="…">` with an id from
@@ -111,18 +112,35 @@ public enum AuditHTML {
     }
 
     static func convergence(_ r: AuditReport) -> String {
-        guard !r.convergence.isEmpty else {
-            return section("convergence", "L_total convergence", note("no linear site with L_total recorded in the QPARAMS sidecar"))
-        }
-        var s = note("L_total = E‖W₀x − Q(W_c)·Q(x ⊘ s)‖² (deployment) and its linearisation, at the MinMax start (before) and after "
+        var s: String
+        if r.convergence.isEmpty {
+            s = note("no linear site with L_total recorded in the QPARAMS sidecar")
+        } else {
+            s = note("L_total = E‖W₀x − Q(W_c)·Q(x ⊘ s)‖² (deployment) and its linearisation, at the MinMax start (before) and after "
                      + "calibration, from the QPARAMS sidecar.")
-        s += chart(AuditCharts.convergenceRatio(r.convergence).svg())
-        if let lc = AuditCharts.convergenceTraces(r.convergence) { s += chart(lc.svg()) }
-        else { s += note("per-iteration ABR traces: not recorded in this QPARAMS (optional `convergence` field of each site)") }
-        s += "<details><summary>table</summary>" + table(["site", "before", "after", "linearised before", "linearised after", "trace points"],
-            r.convergence.map { [$0.site, Markup.number($0.before), Markup.number($0.after), Markup.number($0.linearisedBefore),
-                                 Markup.number($0.linearisedAfter), $0.traceLosses.map { "\($0.count)" } ?? "—"] }) + "</details>\n"
+            s += chart(AuditCharts.convergenceRatio(r.convergence).svg())
+            if let lc = AuditCharts.convergenceTraces(r.convergence) { s += chart(lc.svg()) }
+            else { s += note("per-iteration ABR traces: not recorded in this QPARAMS (optional `convergence` field of each site)") }
+            s += "<details><summary>table</summary>" + table(["site", "before", "after", "linearised before", "linearised after", "trace points"],
+                r.convergence.map { [$0.site, Markup.number($0.before), Markup.number($0.after), Markup.number($0.linearisedBefore),
+                                     Markup.number($0.linearisedAfter), $0.traceLosses.map { "\($0.count)" } ?? "—"] }) + "</details>\n"
+        }
+        for (k, rec) in (r.refinements ?? []).enumerated() {
+            s += "<h3>Output-level refinement \(k + 1): \(e(rec.mode))</h3>\n"
+            s += note("\(rec.settings); \(rec.patches) calibration patches. Loss on all patches before and after; the kept iteration "
+                      + "(0 = start values kept).")
+            if let lc = AuditCharts.refinementTraces(rec) { s += chart(lc.svg()) }
+            s += table(["stage", "before", "after", "change", "kept iteration", "trace points"], Self.refinementRows(rec))
+        }
         return section("convergence", "L_total convergence", s)
+    }
+
+    static func refinementRows(_ rec: RefinementRecord) -> [[String]] {
+        rec.stages.map { st in
+            [st.name, Markup.number(st.lossBefore), Markup.number(st.lossAfter),
+             st.lossBefore > 0 ? String(format: "%+.1f%%", 100 * (st.lossAfter - st.lossBefore) / st.lossBefore) : "—",
+             "\(st.bestIteration)", "\(st.trace.count)"]
+        }
     }
 
     static func certificates(_ r: AuditReport) -> String {

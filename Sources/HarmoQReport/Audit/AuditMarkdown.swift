@@ -1,4 +1,5 @@
 import Foundation
+import SRCalibration
 
 /// Renders an `AuditReport` as Markdown (tables only; the charts and crops are in the HTML report beside it).
 /// Each section starts with `<a id="…"></a>` carrying the same id as in the HTML.
@@ -39,6 +40,10 @@ public enum AuditMarkdown {
         s += r.convergence.isEmpty ? "not recorded\n" : table(["site", "before", "after", "linearised before", "linearised after", "trace points"],
             r.convergence.map { [$0.site, Markup.number($0.before), Markup.number($0.after), Markup.number($0.linearisedBefore),
                                  Markup.number($0.linearisedAfter), $0.traceLosses.map { "\($0.count)" } ?? "—"] })
+        for (k, rec) in (r.refinements ?? []).enumerated() {
+            s += "\nOutput-level refinement \(k + 1) (\(rec.mode)): \(t(rec.settings)); \(rec.patches) patches.\n\n"
+            s += table(["stage", "before", "after", "change", "kept iteration", "trace points"], AuditHTML.refinementRows(rec))
+        }
         s += head("certificates", "Solve certificates")
         s += r.certificates.isEmpty ? "not recorded\n" : table(["site", "Cholesky", "jitter", "escalations", "scaled residual"],
             r.certificates.map { [$0.site, $0.certificate.choleskySucceeded ? "ok" : "failed", Markup.number($0.certificate.jitterUsed),

@@ -1,5 +1,6 @@
 import Foundation
 import HarmoQ
+import SRCalibration
 
 /// Everything an audit report shows, measured once and rendered as HTML (`AuditHTML`) and Markdown
 /// (`AuditMarkdown`). Sections appear in `AuditReport.sectionIDs` order; each renders as an element with that id.
@@ -137,6 +138,8 @@ public struct AuditReport: Codable, Sendable {
     public var sensitivity: Sensitivity?
     public var sensitivityNote: String?
     public var convergence: [ConvergenceRow]
+    /// Output-level refinements recorded in the QPARAMS (`QParams.refinements`), shown in the convergence section.
+    public var refinements: [RefinementRecord]? = nil
     public var certificates: [CertificateRow]
     public var verdicts: VerdictTable
     public var images: ImageComparison?
