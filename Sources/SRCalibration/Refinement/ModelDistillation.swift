@@ -21,8 +21,9 @@ public struct ModelDistillationOptions: Sendable, Codable, Equatable {
     /// Weight of the feature term: Σ over `featureBlocks` of the block output's MSE to the FP block output divided by
     /// the FP output's mean square (relative MSE). 0 = pixel loss only.
     public var featureWeight: Double = 0
-    /// Blocks whose outputs the feature term compares (DAT-light's 18 blocks in four groups, as `TwoDQuantLayout`).
-    public var featureBlocks: [Int] = [4, 9, 13, 17]
+    /// Blocks whose outputs the feature term compares; nil = the end of each residual group (SwinIR-light: the last
+    /// block of each RSTB, 2DQuant's hooks; DAT-light: blocks 4, 9, 13, 17, as `TwoDQuantLayout`).
+    public var featureBlocks: [Int]? = nil
     /// Evaluate the objective on all patches every this many iterations (and after the last) and keep the best
     /// bounds seen; 0 = a fifth of `iterations`.
     public var checkEvery: Int = 0
@@ -33,17 +34,17 @@ public struct ModelDistillationOptions: Sendable, Codable, Equatable {
     /// The settings in words (the QPARAMS refinement record).
     public var summary: String {
         let learned = learnActivationBounds && learnWeightBounds ? "all bounds" : learnActivationBounds ? "activation bounds" : "weight bounds"
-        let feat = featureWeight > 0 ? " + \(featureWeight)·Σ relative block-output MSE at blocks \(featureBlocks.map(String.init).joined(separator: ","))" : ""
+        let feat = featureWeight > 0 ? " + \(featureWeight)·Σ relative block-output MSE at blocks \(featureBlocks.map { $0.map(String.init).joined(separator: ",") } ?? "ending each group")" : ""
         return "\(iterations) Adam iterations × batch \(batch), lr \(learningRate) of each range (cosine to \(finalLearningRateFraction)×), "
             + "\(learned)\(learnWeights ? " + weights within ±1 step (lr \(weightLearningRate))" : ""), \(gradient.rawValue) gradient; "
             + "loss: output MSE to the FP model\(feat)"
     }
 }
 
-/// Whole-model distillation of a quantized DAT-light: Adam learns the clipping bounds of every quantizer so that the
+/// Whole-model distillation of a quantized DAT-light or SwinIR-light: Adam learns the clipping bounds of every quantizer so that the
 /// quantized model's output matches the FP model's output on calibration patches (MSE, the quantity PSNR measures),
 /// optionally plus feature terms at block outputs; gradients come from the whole model's hand-written backward
-/// (`DATLightBackward`, block inputs kept and each block recomputed in the backward). Every `checkEvery` iterations
+/// (`DATLightBackward`, `SwinIRLightBackward`; every block's cache kept for the backward of one patch at a time). Every `checkEvery` iterations
 /// the objective on all patches is evaluated and the best bounds seen are kept (the start bounds if none is better).
 ///
 /// The result is the same QPARAMS plan with new bounds, like block reconstruction's.
@@ -62,30 +63,28 @@ public enum ModelDistillation {
                               options o: ModelDistillationOptions = .init(),
                               log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
-        guard plan.architecture == Architecture.datLight.rawValue else {
-            throw QuantError("--refine model: implemented for DAT-light only so far, the plan is for \(plan.architecture)")
-        }
         guard !patches.isEmpty else { throw QuantError("--refine model: no calibration patches") }
         guard o.iterations >= 1, o.batch >= 1, o.learningRate > 0, o.learningRate.isFinite else {
             throw QuantError("--refine model: iterations and batch must be ≥ 1 and the learning rate positive")
         }
         guard o.featureWeight >= 0, o.featureWeight.isFinite else { throw QuantError("--refine model: the feature weight must be ≥ 0") }
-        let teacher = try DATLightBackward(weights: weights, scale: plan.scale)
-        guard o.featureWeight == 0 || o.featureBlocks.allSatisfy({ (0..<teacher.blocks.count).contains($0) }) else {
-            throw QuantError("--refine model: feature blocks must lie in 0..<\(teacher.blocks.count), got \(o.featureBlocks)")
+        let teacher = try BackwardModel.make(architecture: plan.architecture, weights: weights, scale: plan.scale)
+        let chosen = o.featureBlocks ?? teacher.defaultFeatureBlocks
+        guard o.featureWeight == 0 || chosen.allSatisfy({ (0..<teacher.blockCount).contains($0) }) else {
+            throw QuantError("--refine model: feature blocks must lie in 0..<\(teacher.blockCount), got \(chosen)")
         }
         guard !o.learnWeights || (o.weightLearningRate > 0 && o.weightLearningRate.isFinite) else {
             throw QuantError("--refine model: the weight learning rate must be positive")
         }
         let pq = try PlanQuantizers(plan: plan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights)
-        let student = try DATLightBackward(weights: pq.weights, scale: plan.scale, quantizers: pq.siteQuantizers)
-        let grads = student.makeGradients()
-        let featureBlocks = o.featureWeight > 0 ? o.featureBlocks : []
+        let student = try BackwardModel.make(architecture: plan.architecture, weights: pq.weights, scale: plan.scale,
+                                             quantizers: pq.siteQuantizers)
+        let featureBlocks = o.featureWeight > 0 ? chosen : []
 
         // FP targets: outputs and (with a feature term) the chosen block outputs with their mean squares.
         var targets: [[Float]] = [], features: [[[Float]]] = [], energies: [[Double]] = []
         for p in patches {
-            let t = try teacher.forward(p, retention: .blockInputs)
+            let t = try teacher.run(p, false)
             targets.append(t.output.data)
             let f = featureBlocks.map { t.blockOutputs[$0] }
             features.append(f)
@@ -94,7 +93,7 @@ public enum ModelDistillation {
 
         /// Objective of patch p and, when `withGradients`, its backward (scaled by 1/`batch`) into the quantizers.
         func objective(_ p: Int, gradientScale: Double?) throws -> Double {
-            let t = try student.forward(patches[p], retention: gradientScale == nil ? .blockInputs : .all)
+            let t = try student.run(patches[p], gradientScale != nil)
             let y = t.output.data, yf = targets[p]
             var l = 0.0
             for (a, b) in zip(y, yf) { let d = Double(a - b); l += d * d }
@@ -114,7 +113,7 @@ public enum ModelDistillation {
             if let gs = gradientScale, l.isFinite {
                 let f = Float(2 / Double(y.count) * gs)
                 let d = zip(y, yf).map { ($0 - $1) * f }
-                _ = student.backward(t, gradOutput: Tensor(shape: t.output.shape, data: d), gradBlockOutputs: extra, into: grads)
+                t.backward?(Tensor(shape: t.output.shape, data: d), extra)
             }
             return l
         }
@@ -139,7 +138,6 @@ public enum ModelDistillation {
         for it in 0..<o.iterations {
             params.zeroGradients()
             offsets.zeroGradients()
-            grads.zero()
             var batchLoss = 0.0
             for j in 0..<o.batch {
                 let p = (it * o.batch + j) % patches.count
