@@ -78,6 +78,33 @@ struct ModelDistillationTests {
         #expect(one.trace.map(\.bitPattern) == three.trace.map(\.bitPattern))
     }
 
+    /// A non-finite bound gradient stops the optimiser step with an error naming the context, site, side and bound; a
+    /// non-finite input stops a distillation before any training (the API returns no plan, so nothing is written).
+    @Test func nonFiniteStopsNamingTheSite() throws {
+        let q = LearnableSiteQuantizer(site: "layers.0.blocks.3.ffn.fc1", isWeight: false,
+                                       quantizer: FakeQuantizer(try Quantizer(bits: 4, lower: -1, upper: 1, scheme: .affine)), inputScale: nil)
+        var p = BoundParameters([q], iterations: 2, learningRate: 1e-2, finalFraction: 0.05)
+        let x: [Float] = [0.5, 2], g: [Float] = [.nan, 1]
+        var dx = [Float](repeating: 0, count: 2)
+        x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in dx.withUnsafeMutableBufferPointer { d in
+            q.fake.backward(input: xp.baseAddress!, gradOutput: gp.baseAddress!, gradInput: d.baseAddress!, rows: 1, cols: 2) } } }
+        do {
+            try p.step(iteration: 0, context: "--refine model: iteration 0")
+            Issue.record("a NaN bound gradient did not stop the step")
+        } catch let e as QuantError {
+            #expect(e.description.contains("iteration 0") && e.description.contains("layers.0.blocks.3.ffn.fc1") && e.description.contains("activation"),
+                    "\(e.description)")
+        }
+        #expect(q.lower == [-1] && q.upper == [1], "bounds changed by a failed step")
+        let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+        var bad = patches.lr[0]
+        bad.data[17] = .nan
+        var o = ModelDistillationOptions()
+        o.iterations = 1; o.batch = 1
+        // The engine refuses the input before any training (EngineError "model input contains NaN or infinity").
+        #expect(throws: EngineError.self) { try ModelDistillation.refine(plan: qp, weights: weights, patches: [bad], options: o) }
+    }
+
     /// Bad settings are refused before any work.
     @Test func refusesBadSettings() throws {
         let (qp, weights, patches) = try ciCalibration(.minMax)
