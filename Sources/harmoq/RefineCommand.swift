@@ -64,8 +64,8 @@ struct Refine: ParsableCommand {
     @Option(help: "--mode block+model: learning rate of the model stage (default \(ModelDistillationOptions().learningRate)).")
     var modelLr: Double?
 
-    @Flag(help: "Also learn the weights, each within ±1 quantization step of its start (AdaRound-like, straight-through gradient); the refined plan stores the moved weights.")
-    var learnWeights = false
+    @Flag(inversion: .prefixedNo, help: "Also learn the weights, each within ±1 quantization step of its start (AdaRound-like, straight-through gradient); the refined plan stores the moved weights. Default: on for the block stage, off for the model stage (it overfits 8 patches: docs/refinement.md).")
+    var learnWeights: Bool?
 
     @Option(help: "Adam learning rate of the weights with --learn-weights, in units of the row's quantization step (default \(BlockReconstructionOptions().weightLearningRate) block, \(ModelDistillationOptions().weightLearningRate) model).")
     var weightLr: Double?
@@ -126,7 +126,7 @@ enum RefinementCLI {
     static func settings(mode: RefinementMode, iterations: Int? = nil, batch: Int = BlockReconstructionOptions().batch, lr: Double? = nil,
                          modelIterations: Int? = nil, modelLr: Double? = nil, gradient: FakeQuantGradient = .ste,
                          learn: LearnedBounds = .all, operands: OperandPolicy = .learn, featureWeight: Double = 0,
-                         learnWeights: Bool = false, weightLr: Double? = nil) throws -> Settings {
+                         learnWeights: Bool? = nil, weightLr: Double? = nil) throws -> Settings {
         if let weightLr { guard weightLr > 0, weightLr.isFinite else { throw CLIError("--weight-lr must be positive, got \(weightLr)") } }
         guard featureWeight >= 0, featureWeight.isFinite else { throw CLIError("--feature-weight must be ≥ 0, got \(featureWeight)") }
         guard batch >= 1 else { throw CLIError("--batch must be ≥ 1, got \(batch)") }
@@ -136,7 +136,8 @@ enum RefinementCLI {
             if let it { m.iterations = it }
             if let l { m.learningRate = l }
             m.batch = batch; m.gradient = gradient; m.learnActivationBounds = acts; m.learnWeightBounds = ws
-            m.featureWeight = featureWeight; m.learnWeights = learnWeights
+            m.featureWeight = featureWeight
+            if let learnWeights { m.learnWeights = learnWeights }
             if let weightLr { m.weightLearningRate = weightLr }
             return m
         }
@@ -148,7 +149,7 @@ enum RefinementCLI {
             o.batch = batch
             if let lr { o.learningRate = lr }
             o.gradient = gradient; o.learnActivationBounds = acts; o.learnWeightBounds = ws; o.operands = operands
-            o.learnWeights = learnWeights
+            if let learnWeights { o.learnWeights = learnWeights }
             if let weightLr { o.weightLearningRate = weightLr }
             s.block = o
             if mode == .blockModel { s.model = model(modelIterations, modelLr) }

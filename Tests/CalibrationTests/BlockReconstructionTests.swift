@@ -63,6 +63,35 @@ struct BlockReconstructionTests {
         #expect(after < before, "model output MSE vs FP: \(before) → \(after)")
     }
 
+    /// A plan with online Hadamard rotations (`calibrate --rotate hadamard`): the differentiable form rotates the same
+    /// inputs (x·R, weights already W·R) and computes what `QuantizedModel` applies (≤ 1e-5), and a short block
+    /// reconstruction of it still lowers block 0's loss.
+    @Test func rotatedPlanIsReproducedAndRefined() throws {
+        let weights = try ModelLoader.readStateDict(path: datX2)
+        let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [calibrationSource])
+        var o = ModelCalibrationOptions(method: ciHarmoQ(.corrected), weightBits: 4, activationBits: 4)
+        o.siteLimit = 12
+        o.rotation = .hadamard
+        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
+        let qp = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: "harmoq",
+                         weightBits: 4, activationBits: 4, seed: 0, inputs: "quantized-prefix", patchCount: 2, patchSources: [],
+                         notes: [], config: nil, sites: sites)
+        #expect(qp.sites.contains { $0.rotation != nil })
+        let pq = try PlanQuantizers(plan: qp, weights: weights, gradient: .ste)
+        #expect(!pq.rotated.isEmpty)
+        let tape = try DATLightBackward(weights: pq.weights, scale: 2, quantizers: pq.siteQuantizers).forward(patches.lr[0])
+        let engine = try ModelLoader.build(weights: weights)
+        try QuantizedModel.apply(qp, to: engine, codeDomain: false)
+        let y = try engine.forward(patches.lr[0])
+        let maxAbs = zip(tape.output.data, y.data).map { abs($0 - $1) }.max()!
+        #expect(maxAbs <= 1e-5, "rotated plan: max |Δ| \(maxAbs)")
+        var r = BlockReconstructionOptions()
+        r.iterations = 4; r.batch = 1; r.checkEvery = 2
+        let out = try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr, options: r)
+        #expect(out.steps[0].lossAfter < out.steps[0].lossBefore, "block 0: \(out.steps[0].lossBefore) → \(out.steps[0].lossAfter)")
+        #expect(out.qparams.sites.map(\.rotation) == qp.sites.map(\.rotation))
+    }
+
     /// Bad settings are refused before any work.
     @Test func refusesBadSettings() throws {
         let (qp, weights, patches) = try ciCalibration(.minMax)

@@ -48,7 +48,7 @@ struct ModelDistillationTests {
     @Test func weightOffsetsStayWithinOneStepAndHelp() throws {
         let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
         var o = BlockReconstructionOptions()
-        o.iterations = 6; o.batch = 1; o.learningRate = 1e-2; o.checkEvery = 2
+        o.iterations = 6; o.batch = 1; o.learningRate = 1e-2; o.checkEvery = 2; o.learnWeights = false
         let bounds = try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr, options: o)
         o.learnWeights = true; o.weightLearningRate = 5e-2
         let both = try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr, options: o)

@@ -18,8 +18,13 @@ struct PlanQuantizers {
     /// The plan's weight per site (what the offsets are added to).
     private let siteWeights: [String: [Float]]
 
+    /// Sites with an online rotation: x·R, then the site's activation quantizer (if any).
+    let rotated: [String: RotatedSite]
+
     var siteQuantizers: SiteQuantizers {
-        SiteQuantizers(activation: activation.mapValues { $0.fake as DifferentiableSiteQuantizer },
+        var act = activation.mapValues { $0.fake as DifferentiableSiteQuantizer }
+        for (name, r) in rotated { act[name] = r }
+        return SiteQuantizers(activation: act,
                        weight: weight.mapValues { offsets[$0.site] ?? $0.fake as DifferentiableSiteQuantizer })
     }
 
@@ -32,20 +37,17 @@ struct PlanQuantizers {
     }
 
     init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient, learnWeights: Bool = false) throws {
-        let rotated = plan.sites.filter { $0.rotation != nil }.map(\.name)
-        guard rotated.isEmpty else {
-            throw QuantError("refinement does not apply online rotations yet: the plan rotates the inputs of \(rotated.count) site(s) "
-                             + "(\(rotated.prefix(3).joined(separator: ", "))\(rotated.count > 3 ? ", …" : "")); refine a plan calibrated without --rotate")
-        }
         var w = original
         var act: [String: LearnableSiteQuantizer] = [:], wq: [String: LearnableSiteQuantizer] = [:]
         var offs: [String: OffsetWeightSite] = [:], sw: [String: [Float]] = [:]
+        var rot: [String: RotatedSite] = [:]
         for s in plan.sites {
             if s.activationQuantized {
                 act[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: false,
                                                      quantizer: FakeQuantizer(try s.activationQuantizer(), gradient: gradient),
                                                      inputScale: s.layer?.inputScale)
             }
+            if let r = s.rotation { rot[s.name] = RotatedSite(try r.rotation(), inner: act[s.name]?.fake) }
             guard let l = s.layer else { continue }
             try Self.place(l.weight, rows: l.outputs, cols: l.inputs, site: s.name, into: &w)
             if s.weightQuantized {
@@ -59,6 +61,7 @@ struct PlanQuantizers {
         weights = w
         offsets = offs
         siteWeights = sw
+        rotated = rot
         operandSites = Set(plan.sites.filter { $0.kind == .matmulOperand }.map(\.name))
         activation = act
         weight = wq
