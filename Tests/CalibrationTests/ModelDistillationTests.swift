@@ -9,6 +9,15 @@ import Testing
 /// 12 sites of DAT-light ×2, 2 patches 64×64).
 @Suite(.serialized, needsModelAndImages)
 struct ModelDistillationTests {
+    /// One CI-sized HarmoQ corrected plan for the suite (calibrated once: it is the expensive part).
+    nonisolated(unsafe) static var cached: (QParams, [String: Tensor], CalibrationPatches)?
+    static func plan() throws -> (QParams, [String: Tensor], CalibrationPatches) {
+        if let c = cached { return c }
+        let c = try ciCalibration(ciHarmoQ(.corrected))
+        cached = c
+        return c
+    }
+
     /// Output MSE against FP of a plan applied by `QuantizedModel` (the shipped path, not the refinement's own forward).
     static func outputMSE(_ plan: QParams, _ weights: [String: Tensor], _ patches: [Tensor]) throws -> Double {
         let m = try ModelLoader.build(weights: weights), f = try ModelLoader.build(weights: weights)
@@ -25,7 +34,7 @@ struct ModelDistillationTests {
     /// A short distillation of the bounds lowers the model's output MSE to FP (measured through `QuantizedModel`), keeps a
     /// checkpoint after the start, records its trace in the plan, and the record survives a write/read round trip.
     @Test func shortDistillationLowersTheOutputLoss() throws {
-        let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+        let (qp, weights, patches) = try Self.plan()
         var o = ModelDistillationOptions()
         o.iterations = 4; o.batch = 1; o.learningRate = 1e-2; o.checkEvery = 2
         let out = try ModelDistillation.refine(plan: qp, weights: weights, patches: patches.lr, options: o)
@@ -46,7 +55,7 @@ struct ModelDistillationTests {
     /// Learned weight offsets (block reconstruction): weights move by at most one quantization step, the refined plan's
     /// weights differ from the start, and block 0's loss falls further than with the bounds alone at the same budget.
     @Test func weightOffsetsStayWithinOneStepAndHelp() throws {
-        let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+        let (qp, weights, patches) = try Self.plan()
         var o = BlockReconstructionOptions()
         o.iterations = 6; o.batch = 1; o.learningRate = 1e-2; o.checkEvery = 2; o.learnWeights = false
         let bounds = try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr, options: o)
@@ -69,7 +78,7 @@ struct ModelDistillationTests {
 
     /// Refinement results do not depend on the thread count (bit-identical plans for 1 and 3 threads).
     @Test func distillationIsThreadCountIndependent() throws {
-        let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+        let (qp, weights, patches) = try Self.plan()
         var o = ModelDistillationOptions()
         o.iterations = 2; o.batch = 1; o.checkEvery = 2; o.learnWeights = true
         let one = try Parallel.withThreads(1) { try ModelDistillation.refine(plan: qp, weights: weights, patches: patches.lr, options: o) }
@@ -96,7 +105,7 @@ struct ModelDistillationTests {
                     "\(e.description)")
         }
         #expect(q.lower == [-1] && q.upper == [1], "bounds changed by a failed step")
-        let (qp, weights, patches) = try ciCalibration(ciHarmoQ(.corrected))
+        let (qp, weights, patches) = try Self.plan()
         var bad = patches.lr[0]
         bad.data[17] = .nan
         var o = ModelDistillationOptions()

@@ -219,7 +219,7 @@ struct DQCTrainerTests {
         #expect(worst <= 1e-4 * o.lr)
     }
 
-    /// DAT-light: DOBI on one 16×16 LR crop, then two DQC iterations (pixel term): finite losses, every bound moved by at
+    /// DAT-light: DOBI on one 16×16 LR crop, then two DQC iterations (pixel + feature terms at blocks 4, 9, 13, 17): finite losses, every bound moved by at
     /// most lr·(1 + 1e-3) per step (Adam's first steps), the QPARAMS plan built from the result applies to the model.
     @Test(.enabled(if: SharedData.exists("models/dat-light-x2.safetensors") && SharedData.exists("data/DIV2K-calib"),
                    "../shared DAT-light weights or DIV2K-calib not present"))

@@ -12,8 +12,7 @@ import SRIO
 /// DOBI batch 32 LR patches 64×64 (default here 4); DQC 4000 iterations of batch 16 over all of DF2K with flips and
 /// transposes (default here 50 iterations of batch 2 from DIV2K-calib + T91, same augmentations); Adam lr 1e-2,
 /// betas (0.9, 0.99), eps 1e-8 (the same). Feature terms: SwinIR-light at each RSTB's BasicLayer output; DAT-light at
-/// blocks 4, 9, 13, 17 (`TwoDQuantLayout.featureStages`) — but `DATLightBackward` has no entry for extra block-output
-/// gradients, so on DAT-light DQC runs with the pixel term only (noted in the QPARAMS).
+/// blocks 4, 9, 13, 17 (`TwoDQuantLayout.featureStages`, through `DATLightBackward.backward(gradBlockOutputs:)`).
 public enum DQCTrainer {
     public struct Options: Sendable {
         public var bits = 4
@@ -54,7 +53,7 @@ public enum DQCTrainer {
     /// The student: a backward-capable model with the site set's quantizers.
     enum Student {
         case swinIR(SwinIRLightBackward, featureBlocks: [Int])
-        case dat(DATLightBackward)
+        case dat(DATLightBackward, featureBlocks: [Int])
     }
 
     public static func run(modelPath: String, sources: [String], options o: Options, toolVersion: String,
@@ -101,7 +100,7 @@ public enum DQCTrainer {
                              log: ((String) -> Void)? = nil, nextBatch: (Int) throws -> [Tensor]) throws -> (losses: [Double], notes: [String]) {
         let stages = TwoDQuantLayout.featureStages(of: engine)
         let student: Student
-        var featureWeight = o.featureWeight
+        let featureWeight = o.featureWeight
         var notes: [String] = []
         switch engine.architecture {
         case .swinIRLight:
@@ -114,9 +113,12 @@ public enum DQCTrainer {
             }
             student = .swinIR(m, featureBlocks: idx)
         case .datLight:
-            student = .dat(try DATLightBackward(weights: weights, scale: engine.scale, quantizers: set.siteQuantizers))
-            featureWeight = 0
-            notes.append("DAT-light: pixel term only (the DAT backward takes no block-output gradients); feature blocks would be \(stages)")
+            // "block4" → block index 4 (`TwoDQuantLayout.featureStages`).
+            let idx = try stages.map { s -> Int in
+                guard let i = Int(s.dropFirst("block".count)) else { throw QuantError("DQC: unexpected DAT-light feature stage '\(s)'") }
+                return i
+            }
+            student = .dat(try DATLightBackward(weights: weights, scale: engine.scale, quantizers: set.siteQuantizers), featureBlocks: idx)
         }
         let loss = DQCLoss(pixelWeight: o.pixelWeight, featureWeight: featureWeight)
         var adam = BoundAdam(count: 2 * set.layout.count, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps)
@@ -139,12 +141,16 @@ public enum DQCTrainer {
                     _ = m.backward(t, gradOutput: Tensor(shape: t.output.shape, data: r.gradOutput[b].map(Float.init)),
                                    gradBlockOutputs: extra)
                 }
-            case let .dat(m):
+            case let .dat(m, featureBlocks):
                 let tapes = try batch.map { try m.forward($0, retention: .blockInputs) }
-                let r = loss.evaluate(outQ: tapes.map(\.output.data), outF: teacher.outputs, featQ: [], featF: [])
+                let r = loss.evaluate(outQ: tapes.map(\.output.data), outF: teacher.outputs,
+                                      featQ: featureWeight > 0 ? featureBlocks.map { k in tapes.map { $0.blockOutputs[k] } } : [],
+                                      featF: teacher.features)
                 losses.append(r.terms.total)
                 for (b, t) in tapes.enumerated() {
-                    _ = m.backward(t, gradOutput: Tensor(shape: t.output.shape, data: r.gradOutput[b].map(Float.init)))
+                    var extra: [Int: [Float]] = [:]
+                    if featureWeight > 0 { for (k, i) in featureBlocks.enumerated() { extra[i] = r.gradFeatures[k][b].map(Float.init) } }
+                    _ = m.backward(t, gradOutput: Tensor(shape: t.output.shape, data: r.gradOutput[b].map(Float.init)), gradBlockOutputs: extra)
                 }
             }
             var p = set.flatBounds
