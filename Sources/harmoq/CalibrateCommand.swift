@@ -123,9 +123,6 @@ struct Calibrate: ParsableCommand {
         if rotation != nil, method.registered.kind == .outputLevel {
             throw CLIError("--rotate is not available with --method \(method.name) (its DOBI + DQC run their own forward); use --method dobi --rotate \(rotate.rawValue)")
         }
-        if rotation != nil, refine != nil {
-            throw CLIError("--rotate \(rotate.rawValue) with --refine: block reconstruction does not apply online rotations yet (it would refine an unrotated forward); calibrate with --rotate and no --refine, or refine an unrotated plan")
-        }
         if method.registered.kind == .outputLevel {
             guard refine == nil else { throw CLIError("--refine is not available with --method 2dquant (its DQC is already output-level)") }
             guard zeroPoint == nil else { throw CLIError("--zero-point is not available with --method 2dquant (the official 2DQuant grid has a float zero point)") }

@@ -124,7 +124,7 @@ private final class CaptureHook: ActivationHook {
         let finite = ya.data.allSatisfy { $0.isFinite }
         #expect(finite)
         #expect(try String(contentsOfFile: path + ".json", encoding: .utf8).contains("\"rotation\""))
-        #expect(throws: QuantError.self) { _ = try BlockReconstruction.refine(plan: q, weights: weights, patches: patches.lr) }
+        // Refinement runs rotated plans (x·R in its differentiable forward): BlockReconstructionTests.rotatedPlanIsReproducedAndRefined.
         if kind == .random {
             var t = try file.tensors()
             let key = rotTensors.sorted()[0]
