@@ -157,11 +157,10 @@ def prepare(a):
         reader = CropReader(calib, h, w, count=a.calib_crops)
         oq.quantize_static(fp, q8, reader, quant_format=oq.QuantFormat.QDQ, per_channel=True,
                            activation_type=oq.QuantType.QUInt8, weight_type=oq.QuantType.QInt8,
-                           calibrate_method=oq.CalibrationMethod.MinMax, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
-                           # Merge the ranges after every calibration input instead of keeping every intermediate
-                           # tensor of every input (the attention probabilities of a 256x256 input are 200 MB each:
-                           # the first run was killed for memory here).
-                           extra_options={"CalibMaxIntermediateOutputs": 1})
+                           # Two crops per size (--calib-crops): MinMax keeps every intermediate tensor of every input, and
+                           # the attention probabilities of a 256x256 input are 200 MB each (4 crops: killed for memory).
+                           # extra_options CalibMaxIntermediateOutputs=1 fails in onnxruntime 1.32.0 ("No data is collected").
+                           calibrate_method=oq.CalibrationMethod.MinMax, op_types_to_quantize=["Conv", "MatMul", "Gemm"])
         manifest[key] = {"fp32": fp, "int8": q8, "calibration_crops": len(reader.items)}
         log(f"exported + quantized the official model for {name} ({key}) in {time.time() - t0:.0f} s")
         json.dump(manifest, open(mpath, "w"), indent=1)
