@@ -54,11 +54,25 @@ def load(dir_, name, dtype, shape):
     return a.reshape(shape)
 
 
+def zero_point(e):
+    """The integer zero point z of an affine grid exported as plain QDQ (`activationZeroPoint`), else None."""
+    z = e.get("activationZeroPoint")
+    return None if z is None else int(z)
+
+
+def codes(e, v, rule):
+    """Codes from grid coordinates: round (rule) then add the integer zero point, clipped to the code range."""
+    z = zero_point(e) or 0
+    r = np.rint(v) if rule == "even" else np.sign(v) * np.floor(np.abs(v) + 0.5)
+    return np.clip(r + z, e["codeMin"], e["codeMax"]).astype(np.int32)
+
+
 def grid(e, x):
     """The grid coordinate v the graph rounds, in float32 as the graph computes it (returned in float64, exactly):
-    symmetric (x ⊘ s)/Δ; affine (clip(x ⊘ s, α, β) − α)/Δ."""
+    symmetric and integer-zero-point (x ⊘ s)/Δ (QuantizeLinear then adds z); float-zero-point affine
+    (clip(x ⊘ s, α, β) − α)/Δ."""
     xs = x / np.asarray(e["hsoScale"], dtype=np.float32) if e.get("hsoScale") else x       # float32 division, as Div
-    if e.get("activationScheme") == "affine":
+    if e.get("activationScheme") == "affine" and zero_point(e) is None:
         lo, hi = np.float32(e["activationLower"]), np.float32(e["activationUpper"])
         xs = np.minimum(np.maximum(xs, lo), hi) - lo                                       # Clip, Sub
     return (xs / np.float32(e["activationStep"])).astype(np.float64)                       # float32 division
@@ -66,6 +80,8 @@ def grid(e, x):
 
 def dequantized(e, codes):
     """DequantizeLinear (and the affine Add α), in float32."""
+    if zero_point(e) is not None:
+        return (codes.astype(np.int32) - zero_point(e)).astype(np.float32) * np.float32(e["activationStep"])
     x = codes.astype(np.float32) * np.float32(e["activationStep"])
     return x + np.float32(e["activationLower"]) if e.get("activationScheme") == "affine" else x
 
@@ -103,8 +119,8 @@ def check_site(dir_, e):
         codes_ours = load(dir_, e["codes"], np.uint8 if affine else np.int8, (rows, d)).astype(np.int32)
         lo, hi = e["codeMin"], e["codeMax"]
         v = grid(e, x)
-        even = np.clip(np.rint(v), lo, hi).astype(np.int32)                                # numpy rint: half to even
-        away = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5), lo, hi).astype(np.int32)
+        even = codes(e, v, "even")                                                        # numpy rint: half to even
+        away = codes(e, v, "away")
         tie = (v - np.floor(v)) == 0.5
         r["tiesInData"] = int(np.count_nonzero(tie))
         r["tiesResolvedDifferentlyByHalfAway"] = int(np.count_nonzero(even != away))
@@ -122,8 +138,9 @@ def check_site(dir_, e):
         r["onnxruntimeMatchesHalfAway"] = bool(np.array_equal(codes_ort, away))
         x_hat = dequantized(e, codes_ort)
         # Affine: x̂ = qΔ + α has its own roundings, bounded by u·(|qΔ| + |α|), not by u·|x̂| (cancellation).
-        x_mag = np.abs(codes_ort.astype(np.float64) * float(e["activationStep"])) + abs(float(e["activationLower"])) if affine else np.abs(x_hat.astype(np.float64))
-        extra = 1 if affine else 0
+        float_zp = affine and zero_point(e) is None
+        x_mag = np.abs(codes_ort.astype(np.float64) * float(e["activationStep"])) + abs(float(e["activationLower"])) if float_zp else np.abs(x_hat.astype(np.float64))
+        extra = 1 if float_zp else 0
     else:
         x_hat = x
         x_mag, extra = np.abs(x.astype(np.float64)), 0
@@ -183,11 +200,12 @@ def self_test(dir_, e, tmp):
     affine = e.get("activationScheme") == "affine"
     hso = np.asarray(e["hsoScale"], dtype=np.float32) if e.get("hsoScale") else np.ones(d, dtype=np.float32)
     lo, hi = e["codeMin"], e["codeMax"]
-    shift = np.float32(e["activationLower"]) if affine else np.float32(0)
+    z = zero_point(e)
+    shift = np.float32(e["activationLower"]) if affine and z is None else np.float32(0)
     x = load(dir_, e["input"], np.float32, (rows, d)).copy()
     # Exact ties v = k + 1/2 on the first rows: x near ((k + 1/2)·Δ + shift)·s (searched over a few neighbouring
     # float32 values), kept only where the float32 operations of the graph give back exactly k + 1/2.
-    ks = np.arange(lo, hi + 1, dtype=np.float32) + np.float32(0.5)
+    ks = np.arange(lo - (z or 0), hi - (z or 0) + 1, dtype=np.float32) + np.float32(0.5)
     n_ties = 0
     for i in range(min(rows, 8)):
         for j in range(d):
@@ -210,8 +228,8 @@ def self_test(dir_, e, tmp):
     model = onnx.load(os.path.join(dir_, e["onnx"]))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     v = grid(e, x)
-    even = np.clip(np.rint(v), lo, hi).astype(np.int32)
-    away = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5), lo, hi).astype(np.int32)
+    even = codes(e, v, "even")
+    away = codes(e, v, "away")
     w_hat = inits["w_codes"].astype(np.float32) * inits["w_scale"].astype(np.float32)[None, :] if "w_codes" in inits else inits["w"]
     y_np = dequantized(e, even) @ w_hat + inits.get("bias", np.zeros(m, dtype=np.float32))
     code_type = np.uint8 if affine else np.int8
