@@ -21,11 +21,7 @@ struct BoundParameters {
             for c in r.indices { theta.append(Double(q.lower[c]) / r[c]) }
             for c in r.indices { theta.append(Double(q.upper[c]) / r[c]) }
         }
-        var cfg = HarmoQConfig()
-        cfg.iterations = iterations; cfg.warmupIterations = 0
-        cfg.learningRate = learningRate; cfg.finalLearningRate = learningRate * finalFraction
-        cfg.adamBeta1 = 0.9; cfg.adamBeta2 = 0.999; cfg.adamEpsilon = 1e-8
-        cfg.weightDecay = 0; cfg.gradientClipNorm = 0
+        let cfg = HarmoQConfig.refinementAdam(iterations: iterations, learningRate: learningRate, finalFraction: finalFraction)
         config = cfg
         adam = BoundOptimizer(count: theta.count, config: cfg)
     }
@@ -92,5 +88,19 @@ struct BoundParameters {
             try q.setBounds(lower: lo, upper: up)
             k += 2 * n
         }
+    }
+}
+
+extension HarmoQConfig {
+    /// The optimiser settings of output-level refinement (bounds and weight offsets alike): Adam (β 0.9 / 0.999,
+    /// ε 1e-8), no warm-up, cosine decay from `learningRate` to `learningRate · finalFraction` over `iterations`, no
+    /// weight decay, no gradient clipping — `BoundOptimizer` reads it.
+    static func refinementAdam(iterations: Int, learningRate: Double, finalFraction: Double) -> HarmoQConfig {
+        var cfg = HarmoQConfig()
+        cfg.iterations = iterations; cfg.warmupIterations = 0
+        cfg.learningRate = learningRate; cfg.finalLearningRate = learningRate * finalFraction
+        cfg.adamBeta1 = 0.9; cfg.adamBeta2 = 0.999; cfg.adamEpsilon = 1e-8
+        cfg.weightDecay = 0; cfg.gradientClipNorm = 0
+        return cfg
     }
 }

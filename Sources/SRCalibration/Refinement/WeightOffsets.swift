@@ -57,11 +57,7 @@ struct OffsetParameters {
     init(_ sites: [(name: String, site: OffsetWeightSite)], iterations: Int, learningRate: Double, finalFraction: Double) {
         self.sites = sites
         values = sites.flatMap { $0.site.offset.map(Double.init) }
-        var cfg = HarmoQConfig()
-        cfg.iterations = iterations; cfg.warmupIterations = 0
-        cfg.learningRate = learningRate; cfg.finalLearningRate = learningRate * finalFraction
-        cfg.adamBeta1 = 0.9; cfg.adamBeta2 = 0.999; cfg.adamEpsilon = 1e-8
-        cfg.weightDecay = 0; cfg.gradientClipNorm = 0
+        let cfg = HarmoQConfig.refinementAdam(iterations: iterations, learningRate: learningRate, finalFraction: finalFraction)
         config = cfg
         adam = BoundOptimizer(count: values.count, config: cfg)
     }
