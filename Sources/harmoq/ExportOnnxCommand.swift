@@ -18,7 +18,14 @@ struct ExportOnnx: ParsableCommand {
         reason. ci/onnx-check.sh runs the graphs in onnxruntime. See docs/onnx.md. Example:
           harmoq export-onnx --model ../shared/models/dat-light-x2.safetensors --quant dat-x2-w4a4.qparams --out out/onnx
 
-        --whole-model: the whole DAT-light forward, op by op as the engine runs it, as one ONNX graph (opset 17) per LR         size (shapes are static: the window padding, shift masks and window gathers are sized at export). FP32 without         --quant; with --quant, standard QuantizeLinear/DequantizeLinear around every quantized site of the plan (weights         int8 per output channel, activations per tensor with zero point 0, matmul operands q/k/v/probs included, HSO         input scales as a Div before the QuantizeLinear). Affine activation grids (non-integer zero point) are refused,         naming the sites. With --check-set, every image of the set gets a graph for its size plus its LR input, harmoq's         output (FP32, or the fake quantization `harmoq eval --quant` computes) and the HR, for ci/onnx-model-check.py.         Examples:
+        --whole-model: the whole DAT-light forward, op by op as the engine runs it, as one ONNX graph (opset 17) per LR \
+        size (shapes are static: the window padding, shift masks and window gathers are sized at export). FP32 without \
+        --quant; with --quant, standard QuantizeLinear/DequantizeLinear around every quantized site of the plan (weights \
+        int8 per output channel, activations per tensor — symmetric with zero point 0, affine with its integer zero \
+        point as uint8 — matmul operands q/k/v/probs included, HSO input scales as a Div before the QuantizeLinear). \
+        Float zero points (`--zero-point float`, DOBI's default) and rotated plans are refused, naming the sites. With \
+        --check-set, every image of the set gets a graph for its size plus its LR input, harmoq's output (FP32, or the \
+        fake quantization `harmoq eval --quant` computes) and the HR, for ci/onnx-model-check.py. Examples:
           harmoq export-onnx --whole-model --model M --out out/onnx-fp --size 64x64
           harmoq export-onnx --whole-model --model M --quant q.qparams --out out/onnx-q --check-set ../shared/data/Set5
         """)
