@@ -160,7 +160,7 @@ struct Calibrate: ParsableCommand {
                 let settings = try RefinementCLI.settings(mode: refine)
                 let weights = try ModelLoader.readStateDict(path: model)
                 let p = try CalibrationPatches.draw(count: patches, scale: outcome.qparams.scale, seed: seed, sources: srcs)
-                let r = try RefinementCLI.run(settings, plan: outcome.qparams, weights: weights, patches: p.lr)
+                let r = try settings.refine(plan: outcome.qparams, weights: weights, patches: p.lr) { CalibrationCLI.stderr($0) }
                 try r.write(to: out)
                 CalibrationCLI.stderr(String(format: "refined %@ (+ .json): %@, %.1f s", out, refine.rawValue, Date().timeIntervalSince(t0)))
             } catch let e as QuantError {

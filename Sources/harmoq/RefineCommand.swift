@@ -109,19 +109,16 @@ struct Refine: ParsableCommand {
         do {
             let p = try CalibrationPatches.draw(count: patches, scale: plan.scale, seed: seed, sources: srcs)
             CalibrationCLI.stderr("harmoq refine: \(plan.method) W\(plan.weightBits)A\(plan.activationBits) from \(quant); \(mode.rawValue) on \(patches) LR patches 64×64 (seed \(seed))")
-            let refined = try RefinementCLI.run(r, plan: plan, weights: weights, patches: p.lr)
+            let refined = try r.refine(plan: plan, weights: weights, patches: p.lr) { CalibrationCLI.stderr($0) }
             try refined.write(to: out)
         } catch let e as CLIError { throw e } catch { throw CLIError("harmoq refine: \(error)") }
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %.1f s", out, Date().timeIntervalSince(t0)))
     }
 }
 
-/// The refinement settings both `refine` and `calibrate --refine` parse, and the one call that runs them.
+/// The refinement flags both `refine` and `calibrate --refine` parse into the library's `RefinementStages`.
 enum RefinementCLI {
-    struct Settings {
-        var block: BlockReconstructionOptions?
-        var model: ModelDistillationOptions?
-    }
+    typealias Settings = RefinementStages
 
     static func settings(mode: RefinementMode, iterations: Int? = nil, batch: Int = BlockReconstructionOptions().batch, lr: Double? = nil,
                          modelIterations: Int? = nil, modelLr: Double? = nil, gradient: FakeQuantGradient = .ste,
@@ -161,17 +158,5 @@ enum RefinementCLI {
             if let l, !(l > 0 && l.isFinite) { throw CLIError("\(name) refinement: the learning rate must be positive, got \(l)") }
         }
         return s
-    }
-
-    /// Block reconstruction and/or model distillation of `plan`, progress to stderr; returns the refined plan.
-    static func run(_ s: Settings, plan: QParams, weights: [String: Tensor], patches: [Tensor]) throws -> QParams {
-        var q = plan
-        if let b = s.block {
-            q = try BlockReconstruction.refine(plan: q, weights: weights, patches: patches, options: b) { CalibrationCLI.stderr($0) }.qparams
-        }
-        if let m = s.model {
-            q = try ModelDistillation.refine(plan: q, weights: weights, patches: patches, options: m) { CalibrationCLI.stderr($0) }.qparams
-        }
-        return q
     }
 }
