@@ -90,7 +90,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "ONNXTests", dependencies: ["ONNXExport", "SRCalibration", "SREngine", "SRIO", "HarmoQ", "_TestSupport"], swiftSettings: v5),
-        .testTarget(name: "ReportTests", dependencies: ["HarmoQReport", "SRCalibration", "HarmoQ"], swiftSettings: v5),
+        .testTarget(name: "ReportTests", dependencies: ["HarmoQReport", "SRCalibration", "SREngine", "HarmoQ"], swiftSettings: v5),
         /// 2DQuant port (fake-quantizer backward, DOBI/forward/DQC vs the official code's tensors, SwinIR-light backward).
         .testTarget(name: "TwoDQuantTests", dependencies: ["SREngine", "SRCalibration", "SRIO", "HarmoQ", "_TestSupport"],
                     swiftSettings: v5),

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ART=ci-artifacts
 mkdir -p "$ART"
-SECTIONS="manifest sqnr sensitivity bounds convergence certificates verdicts images crops onnx"
+SECTIONS="manifest sqnr outliers sensitivity bounds convergence certificates verdicts images crops onnx"
 say() { printf 'audit-browser: %s\n' "$*" >&2; }
 t0=$(date +%s)
 

@@ -62,8 +62,8 @@ struct AuditHTMLTests {
     @Test func everySVGIsWellFormedXML() throws {
         let html = AuditHTML.render(try ReportFixtures.report())
         let svgs = ReportFixtures.svgs(in: html)
-        // sqnr, sensitivity, 3 bound histograms, convergence ratio + traces, images
-        #expect(svgs.count == 8)
+        // sqnr, outliers, sensitivity, 3 bound histograms, convergence ratio + traces, images
+        #expect(svgs.count == 9)
         for s in svgs { #expect(ElementCollector.parse(s) != nil, "malformed SVG: \(s.prefix(200))") }
     }
 

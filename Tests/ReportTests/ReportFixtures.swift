@@ -48,7 +48,7 @@ enum ReportFixtures {
                                             .init(name: hostileSite, fpPSNR: 35, fpSSIM: 0.93, quantPSNR: 33, quantSSIM: 0.9)],
                                      crops: .init(image: hostileSite, x: 8, y: 16, size: 4, fpPNG: Data([1, 2, 3]), quantizedPNG: Data([4, 5]),
                                                   groundTruthPNG: Data([6])))
-        return AuditReport(
+        var report = AuditReport(
             header: header, manifest: try AuditManifest.rows(sites: siteInfos, qparams: q), bounds: try AuditManifest.bounds(q),
             sqnr: [.init(site: hostileSite, weightDB: 21.5, activationDB: 14.25), .init(site: "blocks.0.attn.q", weightDB: nil, activationDB: 9.5)],
             sqnrInput: "one patch",
@@ -59,6 +59,12 @@ enum ReportFixtures {
             images: images,
             onnx: onnx ? ONNXMismatchReport(onnxruntime: "1.20.0", sites: [.init(site: hostileSite, elements: 100, maxAbsDiff: 1e-6,
                                                                                     tieMismatches: 2, otherMismatches: 0)]) : nil)
+        var heavy = MomentAccumulator(); heavy.add([0, 0, 0, 4] as [Float])
+        var flat = MomentAccumulator(); flat.add([1, -1, 1, -1] as [Float])
+        report.outliers = .init(source: "one patch", planRotates: true,
+                                rows: [.init(site: hostileSite, input: .init(heavy), rotated: .init(flat), scaled: .init(flat)),
+                                       .init(site: "blocks.0.attn.q", input: .init(heavy), rotated: nil, scaled: nil)])
+        return report
     }
 
     /// Every `<svg …>…</svg>` in a document.

@@ -69,6 +69,7 @@ public enum AuditBuilder {
                            sqnrInput: "an FP forward over \(patchNames.count) fixed 64×64 LR patch(es): \(patchNames.joined(separator: ", "))",
                            sensitivity: sensitivity, sensitivityNote: sensitivityNote, convergence: AuditManifest.convergence(q),
                            certificates: AuditManifest.certificates(q), verdicts: o.verdicts, images: images, imagesNote: imagesNote, onnx: o.onnx)
+        report.outliers = try ModelProbes.outliers(model: model, qparams: q, patches: patches.lr, source: report.sqnrInput)
         report.onnxSource = o.onnxSource
         report.refinements = q.refinements
         return report

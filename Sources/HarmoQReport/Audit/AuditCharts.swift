@@ -13,6 +13,14 @@ public enum AuditCharts {
                           .init(name: "input activations", values: rows.map { $0.activationDB ?? .nan })])
     }
 
+    /// max |x| / RMS per site: the site's input, and (rotated plans) after the online rotation.
+    public static func outliers(_ o: AuditReport.Outliers) -> BarChart {
+        var series: [BarChart.Series] = [.init(name: "input x", values: o.rows.map { $0.input.maxOverRMS ?? .nan })]
+        if o.planRotates { series.append(.init(name: "after rotation x·R", values: o.rows.map { $0.rotated?.maxOverRMS ?? .nan })) }
+        return BarChart(title: "Outliers: max |x| / RMS of each quantized site's input (lower = flatter)", yLabel: "max |x| / RMS",
+                        categories: o.rows.map(\.site), series: series)
+    }
+
     /// The paper's Figure 2: output error with only one site's weights vs only its activations quantized.
     public static func sensitivity(_ s: AuditReport.Sensitivity) -> BarChart {
         BarChart(title: "Sensitivity: output error vs FP with one site quantized (10·log10 MSE, dB; higher = worse)",

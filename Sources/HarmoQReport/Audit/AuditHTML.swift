@@ -10,7 +10,7 @@ public enum AuditHTML {
         s += "<title>\(Markup.escape("harmoq audit — \(r.header.model)"))</title><style>\(css)</style></head><body>\n"
         s += header(r.header)
         s += "<nav>" + AuditReport.sectionIDs.map { "<a href=\"#\($0)\">\($0)</a>" }.joined(separator: " · ") + "</nav>\n"
-        s += manifest(r) + sqnr(r) + sensitivity(r) + bounds(r) + convergence(r) + certificates(r) + verdicts(r)
+        s += manifest(r) + sqnr(r) + outliers(r) + sensitivity(r) + bounds(r) + convergence(r) + certificates(r) + verdicts(r)
         s += images(r) + crops(r) + onnx(r)
         return s + "</body></html>\n"
     }
@@ -88,6 +88,17 @@ public enum AuditHTML {
         s += "<details><summary>table</summary>" + table(["site", "weight SQNR (dB)", "activation SQNR (dB)"],
                                                          r.sqnr.map { [$0.site, Markup.number($0.weightDB), Markup.number($0.activationDB)] }) + "</details>\n"
         return section("sqnr", "Per-site SQNR", s)
+    }
+
+    static let outliersTitle = "Outliers: max/RMS and kurtosis of the quantizer inputs, before and after rotation"
+
+    static func outliers(_ r: AuditReport) -> String {
+        guard let o = r.outliers else { return section("outliers", outliersTitle, note("not measured")) }
+        var s = note(OutlierText.explanation(o))
+        if o.rows.isEmpty { return section("outliers", outliersTitle, s + note("no site with a quantized input")) }
+        s += chart(AuditCharts.outliers(o).svg())
+        s += "<details><summary>table</summary>" + table(OutlierText.head(o), OutlierText.rows(o)) + "</details>\n"
+        return section("outliers", outliersTitle, s)
     }
 
     static func sensitivity(_ r: AuditReport) -> String {

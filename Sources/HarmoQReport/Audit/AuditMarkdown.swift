@@ -23,6 +23,11 @@ public enum AuditMarkdown {
         s += head("sqnr", "Per-site SQNR (dB)")
         s += "Activations on \(t(r.sqnrInput)).\n\n"
         s += table(["site", "weight", "activation"], r.sqnr.map { [$0.site, Markup.number($0.weightDB), Markup.number($0.activationDB)] })
+        s += head("outliers", "Outliers of the quantizer inputs (max/RMS, kurtosis)")
+        if let o = r.outliers {
+            s += t(OutlierText.explanation(o)) + "\n\n"
+            s += o.rows.isEmpty ? "no site with a quantized input\n" : table(OutlierText.head(o), OutlierText.rows(o))
+        } else { s += "not measured\n" }
         s += head("sensitivity", "Sensitivity: weight-only vs activation-only (MSE vs FP output)")
         if let sens = r.sensitivity {
             s += "Patches: \(t(sens.patches.joined(separator: "; "))).\n\n"

@@ -6,7 +6,7 @@ import SRCalibration
 /// (`AuditMarkdown`). Sections appear in `AuditReport.sectionIDs` order; each renders as an element with that id.
 public struct AuditReport: Codable, Sendable {
     /// The stable element ids of the report's sections, in order.
-    public static let sectionIDs = ["manifest", "sqnr", "sensitivity", "bounds", "convergence", "certificates",
+    public static let sectionIDs = ["manifest", "sqnr", "outliers", "sensitivity", "bounds", "convergence", "certificates",
                                     "verdicts", "images", "crops", "onnx"]
 
     /// What was audited and how (shown in the header).
@@ -87,6 +87,39 @@ public struct AuditReport: Codable, Sendable {
         public init(site: String, weightDB: Double?, activationDB: Double?) { self.site = site; self.weightDB = weightDB; self.activationDB = activationDB }
     }
 
+    /// Outlier statistics of one set of values (`MomentAccumulator`): max |x| / RMS and Pearson's kurtosis.
+    public struct OutlierStats: Codable, Sendable, Equatable {
+        public var count: Int
+        public var maxAbs: Double
+        public var rms: Double?
+        public var maxOverRMS: Double?
+        public var kurtosis: Double?
+        public init(_ m: MomentAccumulator) {
+            count = m.count; maxAbs = m.maxAbs; rms = m.rms; maxOverRMS = m.maxOverRMS; kurtosis = m.kurtosis
+        }
+    }
+
+    /// One quantized site's input: as the site receives it (x), after the plan's online rotation (x·R; nil when the
+    /// site is not rotated) and as its quantizer receives it (divided by the HSO scales; nil without scales).
+    public struct OutlierRow: Codable, Sendable {
+        public var site: String
+        public var input: OutlierStats
+        public var rotated: OutlierStats?
+        public var scaled: OutlierStats?
+        public init(site: String, input: OutlierStats, rotated: OutlierStats?, scaled: OutlierStats?) {
+            self.site = site; self.input = input; self.rotated = rotated; self.scaled = scaled
+        }
+    }
+
+    public struct Outliers: Codable, Sendable {
+        /// Where the inputs came from (the same FP forward as the SQNR section).
+        public var source: String
+        /// Whether the plan rotates any site (otherwise only the `input` column exists).
+        public var planRotates: Bool
+        public var rows: [OutlierRow]
+        public init(source: String, planRotates: Bool, rows: [OutlierRow]) { self.source = source; self.planRotates = planRotates; self.rows = rows }
+    }
+
     /// Output degradation with only one site's weights (or only its input activations) quantized.
     public struct SensitivityRow: Codable, Sendable {
         public var site: String
@@ -134,6 +167,8 @@ public struct AuditReport: Codable, Sendable {
     public var sqnr: [SQNRRow]
     /// Where the SQNR activations came from.
     public var sqnrInput: String
+    /// Per-site outlier statistics of the quantizer inputs (nil: not measured).
+    public var outliers: Outliers? = nil
     /// nil = not measured (say why in `sensitivityNote`).
     public var sensitivity: Sensitivity?
     public var sensitivityNote: String?
