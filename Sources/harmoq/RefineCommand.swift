@@ -82,6 +82,9 @@ struct Refine: ParsableCommand {
     @Option(help: "Attention-operand bounds (q, k, v, probs): learn | fixed | auto (per block, try both from the same start and keep the lower block loss).")
     var operands: OperandPolicy = .learn
 
+    @Option(help: "Block stage: QDrop-style input mixing, the probability that each element of a block's training input comes from the FP model's path instead of the quantized blocks before it (0 = quantized input only, BRECQ). Checkpoints always use the quantized input.")
+    var qdrop: Double = BlockReconstructionOptions().inputDrop
+
     @Option(help: "Number of 64×64 LR calibration patches.")
     var patches: Int = 8
 
@@ -96,7 +99,7 @@ struct Refine: ParsableCommand {
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         let r = try RefinementCLI.settings(mode: mode, iterations: iterations, batch: batch, lr: lr, modelIterations: modelIterations,
                                            modelLr: modelLr, gradient: gradient, learn: learn, operands: operands, featureWeight: featureWeight,
-                                           learnWeights: learnWeights, weightLr: weightLr)
+                                           learnWeights: learnWeights, weightLr: weightLr, qdrop: qdrop)
         let identity: ModelIdentity
         let weights: [String: Tensor]
         do {
@@ -123,7 +126,8 @@ enum RefinementCLI {
     static func settings(mode: RefinementMode, iterations: Int? = nil, batch: Int = BlockReconstructionOptions().batch, lr: Double? = nil,
                          modelIterations: Int? = nil, modelLr: Double? = nil, gradient: FakeQuantGradient = .ste,
                          learn: LearnedBounds = .all, operands: OperandPolicy = .learn, featureWeight: Double = 0,
-                         learnWeights: Bool? = nil, weightLr: Double? = nil) throws -> Settings {
+                         learnWeights: Bool? = nil, weightLr: Double? = nil, qdrop: Double = 0) throws -> Settings {
+        guard qdrop >= 0, qdrop <= 1 else { throw CLIError("--qdrop must lie in [0, 1], got \(qdrop)") }
         if let weightLr { guard weightLr > 0, weightLr.isFinite else { throw CLIError("--weight-lr must be positive, got \(weightLr)") } }
         guard featureWeight >= 0, featureWeight.isFinite else { throw CLIError("--feature-weight must be ≥ 0, got \(featureWeight)") }
         guard batch >= 1 else { throw CLIError("--batch must be ≥ 1, got \(batch)") }
@@ -148,6 +152,7 @@ enum RefinementCLI {
             o.gradient = gradient; o.learnActivationBounds = acts; o.learnWeightBounds = ws; o.operands = operands
             if let learnWeights { o.learnWeights = learnWeights }
             if let weightLr { o.weightLearningRate = weightLr }
+            o.inputDrop = qdrop
             s.block = o
             if mode == .blockModel { s.model = model(modelIterations, modelLr) }
         case .model:

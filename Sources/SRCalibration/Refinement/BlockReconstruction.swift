@@ -29,6 +29,13 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     public var checkEvery: Int = 0
     /// The quantizers' backward: 2DQuant/LSQ-style STE (default) or the exact a.e. derivative.
     public var gradient: FakeQuantGradient = .ste
+    /// QDrop-style input mixing (Wei et al. 2022; NWQ): during training, each element of the block's input is taken from
+    /// the FP model's path (the FP block input) with this probability instead of from the quantized blocks before it,
+    /// drawn anew per iteration and patch from `seed`. 0 = BRECQ's quantized input only. The checkpoints that choose the
+    /// kept parameters always use the quantized input.
+    public var inputDrop: Double = 0
+    /// Seed of the input-mixing draws.
+    public var seed: UInt64 = 0
     public init() {}
 
     /// The settings in words (the QPARAMS refinement record).
@@ -36,7 +43,7 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
         let learned = learnActivationBounds && learnWeightBounds ? "all bounds" : learnActivationBounds ? "activation bounds" : "weight bounds"
         return "\(iterations) Adam iterations per block × batch \(batch), lr \(learningRate) of each range (cosine to \(finalLearningRateFraction)×), "
             + "\(learned)\(learnWeights ? " + weights within ±1 step (lr \(weightLearningRate))" : ""), operands \(operands.rawValue), "
-            + "\(gradient.rawValue) gradient; loss: block-output MSE"
+            + "\(gradient.rawValue) gradient\(inputDrop > 0 ? ", QDrop input mixing p = \(inputDrop) (seed \(seed))" : ""); loss: block-output MSE"
     }
 }
 
@@ -89,6 +96,9 @@ public enum BlockReconstruction {
         guard o.iterations >= 1, o.batch >= 1, o.learningRate > 0, o.learningRate.isFinite else {
             throw QuantError("--refine block: iterations and batch must be ≥ 1 and the learning rate positive")
         }
+        guard o.inputDrop >= 0, o.inputDrop <= 1 else {
+            throw QuantError("--refine block: the QDrop input-mixing probability must lie in [0, 1], got \(o.inputDrop)")
+        }
         let teacher = try DATLightBackward(weights: weights, scale: plan.scale)
         guard !o.learnWeights || (o.weightLearningRate > 0 && o.weightLearningRate.isFinite) else {
             throw QuantError("--refine block: the weight learning rate must be positive")
@@ -126,8 +136,8 @@ public enum BlockReconstruction {
             }
             // FP targets.
             let yf = xf.indices.map { teacher.blocks[bi].forward(xf[$0], height: dims[$0].0, width: dims[$0].1).output }
-            func loss(_ p: Int) -> (Double, DATBlockBackward.Cache) {
-                let c = block.forward(xq[p], height: dims[p].0, width: dims[p].1, quantizers: student.quantizers)
+            func loss(_ p: Int, input: [Float]? = nil) -> (Double, DATBlockBackward.Cache) {
+                let c = block.forward(input ?? xq[p], height: dims[p].0, width: dims[p].1, quantizers: student.quantizers)
                 var s = 0.0
                 for (a, b) in zip(c.output, yf[p]) { let d = Double(a - b); s += d * d }
                 return (s / Double(yf[p].count), c)
@@ -152,6 +162,7 @@ public enum BlockReconstruction {
                 var offsets = OffsetParameters(offsetSites, iterations: o.iterations, learningRate: o.weightLearningRate,
                                                finalFraction: o.finalLearningRateFraction)
                 offsets.restore(startOffsets)
+                var rng = SplitMix64(seed: o.seed &+ UInt64(bi) &* 0x9E37_79B9)
                 for it in 0..<o.iterations {
                     params.zeroGradients()
                     offsets.zeroGradients()
@@ -159,7 +170,7 @@ public enum BlockReconstruction {
                     var batchLoss = 0.0
                     for j in 0..<o.batch {
                         let p = (it * o.batch + j) % xq.count
-                        let (l, c) = loss(p)
+                        let (l, c) = o.inputDrop > 0 ? loss(p, input: InputMixing.mix(quantized: xq[p], fp: xf[p], p: o.inputDrop, rng: &rng)) : loss(p)
                         guard l.isFinite else {
                             throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it), patch \(p); nothing written")
                         }
