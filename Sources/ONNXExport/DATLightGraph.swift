@@ -8,7 +8,8 @@ import SRIO
 /// it, for one fixed LR size H×W (the window padding, the shift masks and the window gathers are sized at export).
 /// FP32, or with a QPARAMS plan: QuantizeLinear/DequantizeLinear (standard QDQ: int8 with zero point 0 for symmetric
 /// grids, uint8 with the integer zero point z for affine ones) on the input of
-/// every quantized Linear site (HSO input scale as a Div before the QuantizeLinear), int8 weight codes with one
+/// every quantized Linear site (HSO input scale as a Div before the QuantizeLinear; a plan's online rotation as a float
+/// MatMul by R before that), int8 weight codes with one
 /// DequantizeLinear scale per output channel, and QDQ on every quantized matmul operand (q, k, v, probs).
 ///
 /// Op mapping (docs/onnx.md): conv → Conv (PyTorch layout, pads 1); LayerNorm → LayerNormalization(ε 1e-5);
@@ -26,10 +27,6 @@ public enum DATLightGraph {
     public static func obstacles(_ plan: QParams) -> [String] {
         var out: [String] = []
         for s in plan.sites {
-            if s.rotation != nil {
-                out.append("\(s.name): the plan rotates this site's input online; the whole-model export does not write the "
-                           + "rotation (a MatMul before the QuantizeLinear) yet, so it would not compute this plan")
-            }
             if s.activationQuantized, let why = activationObstacle(s) { out.append("\(s.name): \(why)") }
             if s.weightQuantized, let l = s.layer,
                let why = SiteGraph.gridObstacle(scheme: l.weightScheme, bits: l.weightBits, rounding: l.rounding,
@@ -181,6 +178,12 @@ public enum DATLightGraph {
                 biasValues = Array(bias.data[r])
             }
             let s = sites[name]
+            // An online rotation (QuantizedModel's hook: x ← x·R first; the plan's weight is already W·R): a float MatMul.
+            var x = x
+            if let r = s?.rotation {
+                guard r.order == d else { throw QuantError("QPARAMS site \(name): rotation of order \(r.order), the weight has \(d) inputs") }
+                x = g.op("MatMul", [x, g.floats(name + ".rotation", dims: [d, d], try r.rotation().floatMatrix)], name + ".rotated")
+            }
             let input = try quantize(x, site: name, hso: s?.layer?.inputScale.flatMap { $0.count == d ? $0 : nil })
             let wName: String
             if let s, let l = s.layer {

@@ -62,6 +62,8 @@ public enum SiteExport {
         public var hsoScale: [Float]?
         public var weightBits: Int?
         public var hasBias: Bool
+        /// The online rotation's kind when the site has one (the graph's initializer `rotation` is R).
+        public var rotation: String?
     }
 
     public struct Index: Codable, Sendable {
@@ -83,12 +85,6 @@ public enum SiteExport {
     public static func run(_ r: Request, log: ((String) -> Void)? = nil) throws -> Index {
         let (model, identity) = try ModelIdentity.load(path: r.modelPath)
         let qp = try QParams.read(path: r.quantPath, for: identity, allowMismatch: r.allowModelMismatch) { log?($0) }
-        let rotated = qp.sites.filter { $0.rotation != nil }.map(\.name)
-        guard rotated.isEmpty else {
-            throw QuantError("export-onnx: the plan rotates the inputs of \(rotated.count) site(s) online (\(rotated.prefix(3).joined(separator: ", "))"
-                             + "\(rotated.count > 3 ? ", …" : "")); the ONNX export does not write the rotation (a MatMul before the "
-                             + "QuantizeLinear) yet, so it would not compute this plan. Export a plan calibrated without --rotate")
-        }
         try QuantizedModel.apply(qp, to: model)
         let patches = try CalibrationPatches.draw(count: r.patchCount, scale: model.scale, seed: r.patchSeed, sources: r.sources)
         let capture = PreQuantizationCapture(inner: model.hook)
@@ -130,6 +126,7 @@ public enum SiteExport {
                     e.activationZeroPoint = q.zeroPoint.map(Int.init)
                     e.hsoScale = l.inputScale
                 }
+                e.rotation = s.rotation?.kind.rawValue
                 if s.weightQuantized { e.weightBits = l.weightBits }
             }
             log?("\(e.exported ? "exported" : "skipped ") \(s.name) (\(keep.count)×\(l.inputs) → \(l.outputs))\(e.reason.map { ": " + $0 } ?? "")")
@@ -160,8 +157,12 @@ public enum SiteExport {
         if s.activationQuantized {
             let q = try s.activationQuantizer()
             let scale = s.layer?.inputScale?.count == d ? s.layer?.inputScale : nil
+            // The quantizer's input: x·R by the same OnlineRotation the hook runs, when the site is rotated.
+            let xq = try s.rotation.map { r in
+                try x.withUnsafeBufferPointer { OnlineRotation(try r.rotation()).rotated($0, rows: rows) }
+            } ?? x
             // One byte per code: int8 two's complement (symmetric) or uint8 (affine, 0 … 2^b − 1).
-            codes = x.indices.map { i in UInt8(truncatingIfNeeded: q.code(scale.map { x[i] / $0[i % d] } ?? x[i])) }
+            codes = xq.indices.map { i in UInt8(truncatingIfNeeded: q.code(scale.map { xq[i] / $0[i % d] } ?? xq[i])) }
         }
         var xin = x
         let index = model.sites.firstIndex(of: site) ?? 0

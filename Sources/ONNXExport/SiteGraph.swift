@@ -6,6 +6,9 @@ import SRCalibration
 ///     x [N,d] ─(Div hso_scale)─ QuantizeLinear(x_scale, 0) ─(Clip x_code_min…x_code_max)─ DequantizeLinear ─┐
 ///     w_codes [d,m] int8 ─ DequantizeLinear(w_scale [m], 0, axis=1) ───────────────────────────────── MatMul ─ (Add bias) ─ y [N,m]
 ///
+/// A site with an online rotation (`SiteQuantization.rotation`) starts with MatMul(x, R) (R the float32 matrix
+/// `OnlineRotation` multiplies by, initializer `rotation` [d, d]); its weight is already W·R.
+///
 /// Graph outputs are `y` and, when the activation is quantized, `x_codes` (the activation codes), so a runtime's
 /// codes can be compared with ours element by element. Our symmetric quantizer is
 /// q = clip(round_half_even(x/Δ), −2^(b−1), 2^(b−1)−1), x̂ = q·Δ; ONNX QuantizeLinear is
@@ -39,6 +42,7 @@ public enum SiteGraph {
         public static let weightZeroPoint = "w_zero_point"
         public static let floatWeight = "w"
         public static let bias = "bias"
+        public static let rotation = "rotation"
     }
 
     /// Why `site` cannot be written as an exact ONNX QDQ graph, or nil when it can.
@@ -88,6 +92,14 @@ public enum SiteGraph {
         var outputs: [ONNXValueInfo] = []
         var x = Name.input
 
+        // As `QuantizedModel` does: the online rotation first (x ← x·R, whether or not x is quantized; the stored
+        // weight is already W·R), as a float MatMul by R [d, d].
+        if let r = site.rotation {
+            guard r.order == d else { throw QuantError("site \(site.name): rotation of order \(r.order), d = \(d)") }
+            inits.append(.float(Name.rotation, dims: [d, d], try r.rotation().floatMatrix))
+            nodes.append(ONNXNode("MatMul", name: "rotate", inputs: [x, Name.rotation], outputs: ["x_rotated"]))
+            x = "x_rotated"
+        }
         // As `QuantizedModel` does: the HSO divisor applies together with the activation quantizer.
         if site.activationQuantized, let s = l.inputScale {
             guard s.count == d else { throw QuantError("site \(site.name): input_scale has \(s.count) values, d = \(d)") }

@@ -9,7 +9,7 @@ struct ExportOnnx: ParsableCommand {
         commandName: "export-onnx",
         abstract: "Export every quantized Linear site as an ONNX QDQ graph (opset 13) with captured inputs and our fake-quant outputs; or, with --whole-model, the whole DAT-light model (FP32 or QDQ) as one graph per LR size.",
         discussion: """
-        Per site: x → (Div by the HSO scale) → QuantizeLinear → Clip to the b-bit code range → DequantizeLinear, the \
+        Per site: x → (MatMul by R, the plan's online rotation, when the site has one) → (Div by the HSO scale) → QuantizeLinear → Clip to the b-bit code range → DequantizeLinear, the \
         weight as int8 codes with a per-channel DequantizeLinear, MatMul (+ bias Add); outputs y and x_codes. An \
         affine activation grid is written exactly as Clip(α, β) → Sub α → uint8 QDQ → Add α (its zero point −α/Δ is \
         not an integer). The inputs \
@@ -23,7 +23,8 @@ struct ExportOnnx: ParsableCommand {
         --quant; with --quant, standard QuantizeLinear/DequantizeLinear around every quantized site of the plan (weights \
         int8 per output channel, activations per tensor — symmetric with zero point 0, affine with its integer zero \
         point as uint8 — matmul operands q/k/v/probs included, HSO input scales as a Div before the QuantizeLinear). \
-        Float zero points (`--zero-point float`, DOBI's default) and rotated plans are refused, naming the sites. With \
+        A rotated plan's online rotations are a float MatMul by R before the QuantizeLinear (the stored weight is \
+        already W·R). Float zero points (`--zero-point float`, DOBI's default) are refused, naming the sites. With \
         --check-set, every image of the set gets a graph for its size plus its LR input, harmoq's output (FP32, or the \
         fake quantization `harmoq eval --quant` computes) and the HR, for ci/onnx-model-check.py. Examples:
           harmoq export-onnx --whole-model --model M --out out/onnx-fp --size 64x64

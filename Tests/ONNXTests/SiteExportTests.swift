@@ -111,4 +111,54 @@ import _TestSupport
             #expect(worst <= 1, "\(e.site): largest |y − exact| / bound = \(worst)")
         }
     }
+
+    /// A rotated plan (MinMax W4A4, `--rotate hadamard`, the first 2 sites: block 0's qkv, rotated, and its q operand):
+    /// the export no longer refuses it; the qkv graph carries R (the plan's matrix, as Float32) and the written codes are
+    /// those of x·R — against a Float64 evaluation of x·R from the graph's own R, equal wherever the grid coordinate is
+    /// farther from a half-integer than the float32 product's error bound γ_d·Σ|x_k R_kj|/Δ (the rest may round either way).
+    @Test(.enabled(if: TestInputs.canCalibrateDATx2, Comment(rawValue: TestInputs.missingModelOrImages)))
+    func rotatedPlanIsExportedWithItsRotation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-export-rot-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var opts = ModelCalibrationOptions(method: .minMax, weightBits: 4, activationBits: 4)
+        opts.siteLimit = 2
+        opts.rotation = .hadamard
+        var req = CalibrationRun.Request(modelPath: Self.model, options: opts, sources: [Self.calib], toolVersion: "test")
+        req.patchCount = 1
+        let qp = try CalibrationRun.run(req).qparams
+        let rotation = try #require(qp.sites.first?.rotation)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try qp.write(to: dir + "/q.qparams")
+        var ex = SiteExport.Request(modelPath: Self.model, quantPath: dir + "/q.qparams", outDir: dir + "/sites",
+                                    siteLimit: nil, sources: [Self.calib], toolVersion: "test")
+        ex.rowsPerSite = 256
+        let e = try #require(try SiteExport.run(ex).sites.first { $0.exported })
+        #expect(e.rotation == "hadamard")
+        let d = e.inFeatures
+        let graph = try #require(try ProtoDecoder.Message(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/sites/" + e.onnx!)))).message(7))
+        var inits: [String: ProtoDecoder.Message] = [:]
+        for t in try graph.messages(5) { inits[t.string(8) ?? ""] = t }
+        let R = try #require(inits["rotation"]).packedFloats(4)
+        #expect(R == (try rotation.rotation()).floatMatrix)
+        #expect(try graph.messages(1).first?.string(4) == "MatMul")
+        let x = try Self.floats(dir + "/sites/" + e.input!)
+        let codes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/sites/" + e.codes!))).map { Float(Int8(bitPattern: $0)) }
+        let step = Double(try #require(e.activationStep))
+        let u = 0x1p-24, gamma = Double(d) * u / (1 - Double(d) * u)
+        var checked = 0, ambiguous = 0, differsFromUnrotated = 0
+        for r in 0..<e.rows { for j in 0..<d {
+            var v = 0.0, mag = 0.0
+            for k in 0..<d { let t = Double(x[r * d + k]) * Double(R[k * d + j]); v += t; mag += Swift.abs(t) }
+            v /= step
+            let margin = gamma * mag / step + 3 * u * Swift.abs(v)
+            if Swift.abs(v - (v.rounded(.down) + 0.5)) <= margin { ambiguous += 1; continue }
+            let expected = Swift.min(Swift.max(v.rounded(.toNearestOrEven), Double(e.codeMin!)), Double(e.codeMax!))
+            checked += 1
+            if Float(expected) != codes[r * d + j] { Issue.record("\(e.site): code \(codes[r * d + j]) at row \(r) col \(j), expected \(expected)"); return }
+            let plain = Swift.min(Swift.max((Double(x[r * d + j]) / step).rounded(.toNearestOrEven), Double(e.codeMin!)), Double(e.codeMax!))
+            if plain != expected { differsFromUnrotated += 1 }
+        }}
+        #expect(checked > 0 && ambiguous < checked / 100, "\(checked) codes checked, \(ambiguous) within the margin")
+        #expect(differsFromUnrotated > checked / 20, "the codes of x and of x·R differ at \(differsFromUnrotated) of \(checked) elements")
+    }
 }

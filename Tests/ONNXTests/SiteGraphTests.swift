@@ -101,6 +101,32 @@ import Testing
         #expect(axis.string(1) == "axis" && axis.int(3) == 1 && axis.int(20) == 2)
     }
 
+    /// A rotated site (random orthogonal R of order d, stored matrix): the graph starts with MatMul(x, R) — R the float32
+    /// matrix `OnlineRotation` multiplies by, [d, d] row-major — then the QDQ of the unrotated graph; also for a W-only
+    /// site (the hook rotates whether or not the input is quantized). A rotation of another order is refused.
+    @Test func rotatedSiteStartsWithMatMulByR() throws {
+        let r = try Rotation.make(kind: .random, order: Self.d, seed: 9)
+        for quantized in [true, false] {
+            var site = try Self.site(activationQuantized: quantized)
+            site.rotation = SiteRotation(kind: .random, seed: 9, order: Self.d, matrix: r.floatMatrix)
+            let (_, g) = try Self.decode(try SiteGraph.build(site, bias: [0.1, -0.2, 0.3], producerVersion: "t"))
+            let nodes = try g.messages(1)
+            #expect(nodes.map { $0.string(4) ?? "?" } == (quantized ? ["MatMul", "Div", "QuantizeLinear", "Clip", "DequantizeLinear", "DequantizeLinear", "MatMul", "Add"]
+                                                                    : ["MatMul", "DequantizeLinear", "MatMul", "Add"]))
+            #expect(nodes[0].strings(1) == ["x", "rotation"] && nodes[0].strings(2) == ["x_rotated"])
+            // the rotated input feeds the Div (quantized) or the weight MatMul (W-only), and x feeds nothing else
+            #expect(nodes.filter { $0.strings(1).contains("x_rotated") }.map { $0.string(4) ?? "?" } == [quantized ? "Div" : "MatMul"])
+            #expect(nodes.dropFirst().allSatisfy { !$0.strings(1).contains("x") })
+            var inits: [String: ProtoDecoder.Message] = [:]
+            for t in try g.messages(5) { inits[t.string(8) ?? ""] = t }
+            let rt = try #require(inits["rotation"])
+            #expect(rt.ints(1) == [5, 5] && rt.packedFloats(4) == r.floatMatrix)
+        }
+        var wrong = try Self.site()
+        wrong.rotation = SiteRotation(kind: .hadamard, seed: 1, order: 4)
+        #expect(throws: QuantError.self) { try SiteGraph.build(wrong, bias: nil, producerVersion: "t") }
+    }
+
     @Test func eightBitsNeedsNoClipAndNoHSOMeansNoDiv() throws {
         let (_, g) = try Self.decode(try SiteGraph.build(try Self.site(activationBits: 8, weightBits: 8, hso: false),
                                                          bias: nil, producerVersion: "t"))

@@ -74,6 +74,36 @@ import _TestSupport
         #expect(model.spatialWindowLayout(block: 1, branch: 0, height: 8, width: 8) == nil)   // channel block
     }
 
+    /// A rotated plan (`RotationPolicy.floatPlan`: every qkv/fc1/fc2 rotated, weights W·R) is no longer refused: each
+    /// rotated site's input goes through one MatMul by its R (initializer `<site>.rotation`, the float32 matrix
+    /// `OnlineRotation` uses) straight into the site's weight MatMul (no QDQ: nothing is quantized in this plan), which
+    /// reads the plan's W·R; unrotated sites (proj) have no rotation. That onnxruntime then computes what harmoq computes
+    /// is ci/onnx-check.sh's rotated whole-model check.
+    @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
+    func rotatedSitesGetAMatMulByRBeforeTheirWeight() throws {
+        let (model, w) = try Self.model()
+        let plan = try RotationPolicy.floatPlan(model: model, kind: .hadamard, seed: 3)
+        #expect(DATLightGraph.obstacles(plan).isEmpty)
+        let onnx = try DATLightGraph.build(model: model, weights: w, plan: plan, height: 16, width: 16, producerVersion: "t")
+        let g = try #require(try ProtoDecoder.Message(onnx.serialized()).message(7))
+        let nodes = try g.messages(1)
+        var inits: [String: ProtoDecoder.Message] = [:]
+        for t in try g.messages(5) { inits[t.string(8) ?? ""] = t }
+        #expect(plan.sites.count == 18 * 3)
+        for s in plan.sites {
+            let r = try #require(s.rotation)
+            let rot = try #require(nodes.firstIndex { $0.strings(1).last == s.name + ".rotation" }, "\(s.name): no MatMul by R")
+            #expect(nodes[rot].string(4) == "MatMul")
+            #expect(try #require(inits[s.name + ".rotation"]).packedFloats(4) == (try r.rotation()).floatMatrix)
+            let consumer = try #require(nodes.first { $0.strings(1).first == nodes[rot].strings(2).first })
+            #expect(consumer.string(4) == "MatMul" && consumer.strings(1).last == s.name + ".weight_t")
+            let l = try #require(s.layer)
+            #expect(try #require(inits[s.name + ".weight_t"]).packedFloats(4) == SiteGraph.transpose(l.weight, rows: l.outputs, cols: l.inputs))
+        }
+        #expect(!nodes.contains { $0.strings(1).last == "layers.0.blocks.0.attn.proj.rotation" })
+        #expect(nodes.filter { ($0.strings(1).last ?? "").hasSuffix(".rotation") }.count == 18 * 3)
+    }
+
     @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
     func quantizedOperandGetsQDQAndAffineGridsAreRefusedByName() throws {
         let (model, w) = try Self.model()
