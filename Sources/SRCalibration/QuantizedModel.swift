@@ -9,7 +9,10 @@ import SRIO
 ///   point (and partial sums provably exact in Float, see `CodeDomainLinear`): evaluated in the code domain by a `CodeDomainExecutor` installed as the model's
 ///   `linearExecutor`: y = fl(fl(Δx·Δw[o])·Σ cx·cw) + b with cx = code(x ⊘ s) — what integer execution computes, bit
 ///   for bit.
-/// * Every other quantized site (matmul operands, float-zero-point affine or W-only / A-only linear sites): the float path — the
+/// * Attention matmuls whose two operand sites (q and k, probs and v) are quantized on centred grids: q·kᵀ and P·V in the
+///   code domain by an `OperandProductExecutor` installed as `model.operandExecutor` (C = fl(fl(Δa·Δb)·Σ ca·cb), exact
+///   while the partial sums stay ≤ 2²⁴, else the float path for that call, logged) — what integer execution computes.
+/// * Every other quantized site (float-zero-point operands, float-zero-point affine or W-only / A-only linear sites): the float path — the
 ///   fake-quantized weight Ŵ is installed and this hook fake-quantizes the input in place, x ← Q_x(x ⊘ s).
 /// * A site with an online rotation (`SiteQuantization.rotation`): the hook first rotates its input in place,
 ///   x ← x·R (Float32 GEMM), then quantizes as above; the plan's weight is already W·R.
@@ -31,6 +34,9 @@ public final class QuantizedModel: ActivationHook {
     public let executor: CodeDomainExecutor?
     /// Linear sites with quantized weight and input that stay in the float path, with the reason.
     public let floatPathSites: [String: String]
+    /// The attention matmuls whose two operand sites are quantized on centred grids, in the code domain (nil when none
+    /// qualifies or `codeDomain` was false); installed as `model.operandExecutor`.
+    public let operandExecutor: OperandProductExecutor?
     private weak var model: (any SRModel)?
 
     init(_ q: QParams, model: any SRModel, codeDomain: Bool) throws {
@@ -50,6 +56,15 @@ public final class QuantizedModel: ActivationHook {
         byName = m
         byIndex = model.sites.map { site in (site.name, m[site.name]) }
         executor = linears.isEmpty ? nil : CodeDomainExecutor(linears: linears)
+        // Operand sites without an input scale or rotation (QPARAMS gives operands neither; checked all the same).
+        var operands: [String: Quantizer] = [:]
+        if codeDomain {
+            for site in model.sites where site.kind == .matmulOperand {
+                if let e = m[site.name], let q = e.quantizer, e.scale == nil, e.rotation == nil { operands[site.name] = q }
+            }
+        }
+        let ox = OperandProductExecutor(quantizers: operands)
+        operandExecutor = ox.quantizers.isEmpty ? nil : ox
         floatPathSites = floatPath
         self.model = model
     }
@@ -98,6 +113,7 @@ public final class QuantizedModel: ActivationHook {
         } else if model.linearExecutor is CodeDomainExecutor {
             model.linearExecutor = nil
         }
+        model.operandExecutor = hook.operandExecutor
         return hook
     }
 
@@ -105,6 +121,7 @@ public final class QuantizedModel: ActivationHook {
     public static func remove(from model: any SRModel) {
         model.hook = nil
         if model.linearExecutor is CodeDomainExecutor { model.linearExecutor = nil }
+        model.operandExecutor = nil
         model.restoreOriginalWeights()
     }
 
@@ -123,8 +140,9 @@ public final class QuantizedModel: ActivationHook {
         // Online rotation first (the stored weight is W·R), whether or not the input is quantized.
         if let r = entry.rotation, r.order == cols { r.apply(values, rows: rows) }
         guard let q = entry.quantizer else { return }
-        // The code-domain executor quantizes this site's (rotated) input itself.
+        // The code-domain executor quantizes this site's (rotated) input itself; so does an operand executor its operands.
         if site.isLinear, let ex = executor, ex.runs(site, on: model) { return }
+        if !site.isLinear, let ox = model?.operandExecutor, ox.runs(site) { return }
         BulkQuantization.fakeQuantInPlace(q, values, divideBy: entry.scale?.count == cols ? entry.scale : nil)
     }
 }

@@ -44,9 +44,13 @@ public struct IntegerSetup {
     }
 
     /// Integer execution. MinMax: the executor alone (it quantizes each Linear input itself; the fake-quant hook
-    /// would give the same codes). QPARAMS: the file's fake-quant hook, then the executor.
+    /// would give the same codes). QPARAMS: the file's fake-quant hook, then the executor; the attention matmuls whose
+    /// operand sites the file quantizes on centred grids run as int8 GEMMs (`IntegerOperandProducts`).
     public func installInteger(on model: any SRModel) throws {
-        if let q = qparams { try QuantizedModel.apply(q, to: model) }
+        if let q = qparams {
+            let hook = try QuantizedModel.apply(q, to: model)
+            model.operandExecutor = hook.operandExecutor.map { IntegerOperandProducts.executor(like: $0) }
+        }
         plan.install(on: model)
     }
 
@@ -61,6 +65,7 @@ public struct IntegerSetup {
     public func remove(from model: any SRModel) {
         plan.remove(from: model)
         model.linearExecutor = nil   // also the fake-quant simulation's code-domain executor
+        model.operandExecutor = nil
         model.hook = nil
         model.restoreOriginalWeights()
     }

@@ -6,7 +6,7 @@ import SRInteger
 import SRIO
 
 /// `harmoq bench [--model FILE] [--set DIR] [--repeats N] [--no-hook] [--json PATH]`
-/// `harmoq bench --int [--bits w8a8,w4a4 | --quant QPARAMS] [--float-domain] [--model FILE] [--set DIR] [--repeats N] [--threads N] [--json PATH]`
+/// `harmoq bench --int [--bits w8a8,w4a4 | --quant QPARAMS[,QPARAMS…]] [--float-domain] [--model FILE] [--set DIR] [--repeats N] [--threads N] [--json PATH]`
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
     @Option(help: "With --int: comma-separated bit widths, each w8a8 or w4a4.")
     var bits: String = "w8a8,w4a4"
 
-    @Option(help: "With --int: a QPARAMS file (harmoq calibrate) instead of MinMax plans: FP32 vs its fake quantization (QuantizedModel) vs integer execution of its Linear sites.")
+    @Option(help: "With --int: a QPARAMS file (harmoq calibrate), or several separated by commas, instead of MinMax plans: FP32 vs each file's fake quantization (QuantizedModel) vs its integer execution (Linear sites, and q·kᵀ and P·V where both operand sites are quantized on centred grids), all interleaved in one run.")
     var quant: String?
 
     @Flag(help: "With --int: also time the float-domain fake quantization (x̂ and Ŵ in Float, float GEMM; 'float-fq'), beside the code-domain one ('fake-quant').")
@@ -138,11 +138,21 @@ struct Bench: ParsableCommand {
         enum Mode { case fp, fakeFloat, fake, int }
         var configs: [(name: String, setup: IntegerSetup?, mode: Mode)] = [("FP32", nil, .fp)]
         if let quant {
-            let setup = try binding.integerSetup(model: net, bits: nil, quant: quant, calibration: [], identity: identity, command: "bench")
-            log(setup.label)
-            if floatDomain { configs.append(("float-fq QPARAMS", setup, .fakeFloat)) }
-            configs.append(("fake-quant QPARAMS", setup, .fake))
-            configs.append(("integer QPARAMS", setup, .int))
+            let files = quant.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !files.isEmpty else { throw CLIError("harmoq bench: --quant is empty") }
+            for file in files {
+                let setup = try binding.integerSetup(model: net, bits: nil, quant: file, calibration: [], identity: identity, command: "bench")
+                log(setup.label)
+                // One file: "QPARAMS" as before; several: named by their bit widths (and the file when two share them).
+                var tag = "QPARAMS"
+                if files.count > 1, let q = setup.qparams {
+                    tag = "W\(q.weightBits)A\(q.activationBits)"
+                    if configs.contains(where: { $0.name.hasSuffix(" " + tag) }) { tag += " " + (file as NSString).lastPathComponent }
+                }
+                if floatDomain { configs.append(("float-fq " + tag, setup, .fakeFloat)) }
+                configs.append(("fake-quant " + tag, setup, .fake))
+                configs.append(("integer " + tag, setup, .int))
+            }
         } else {
             for b in widths {
                 log("MinMax W\(b)A\(b) plan, calibrating on \(images.count) images…")
@@ -160,7 +170,7 @@ struct Bench: ParsableCommand {
             case .int: try c.setup!.installInteger(on: net)
             }
         }
-        func reset() { net.linearExecutor = nil; net.hook = nil; net.restoreOriginalWeights() }
+        func reset() { net.linearExecutor = nil; net.operandExecutor = nil; net.hook = nil; net.restoreOriginalWeights() }
 
         // Latency: per repeat, per image, every configuration in turn; one untimed warm-up round first.
         var seconds = Array(repeating: Array(repeating: [Double](), count: images.count), count: configs.count)

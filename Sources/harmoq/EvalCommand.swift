@@ -31,7 +31,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Quantization parameters written by `harmoq calibrate` (.qparams safetensors with its .json sidecar): evaluate the fake-quantized model instead of FP.")
     var quant: String?
 
-    @Flag(name: .customLong("int"), help: "With --quant: evaluate integer execution (every weight- and activation-quantized Linear site as an int8 GEMM, as `harmoq infer --int --quant`) and, beside it, the fake quantization of the same plan; prints per image the integer PSNR/SSIM and the integer − fake difference (PSNR, max |Δ| of the outputs, differing outputs and 8-bit values). Two forwards per image. --json then writes {plan, integer, fakeQuant, images}.")
+    @Flag(name: .customLong("int"), help: "With --quant: evaluate integer execution (every weight- and activation-quantized Linear site as an int8 GEMM, and q·kᵀ and P·V as int8 GEMMs where both operand sites are quantized on centred grids, as `harmoq infer --int --quant`) and, beside it, the fake quantization of the same plan; prints per image the integer PSNR/SSIM and the integer − fake difference (PSNR, max |Δ| of the outputs, differing outputs and 8-bit values). Two forwards per image. --json then writes {plan, integer, fakeQuant, images}.")
     var integer = false
 
     @OptionGroup var binding: ModelBindingOptions
@@ -100,6 +100,8 @@ struct Eval: ParsableCommand {
         }
         print(result.integer.text())
         print(result.text())
+        // Which path each attention matmul took in integer execution (exact int8 GEMM, or float with the reason).
+        print(net.operandExecutor?.text() ?? "attention matmuls: none run in integers (no operand pair of the plan is quantized on centred grids)")
         if let path = json {
             do {
                 let enc = JSONEncoder()

@@ -74,4 +74,13 @@ int cik_linear_s8_packed_offset(int isa, int m, int n, int k, const int8_t *a, i
                                 int bits, const uint8_t *w, size_t rowBytes, void *scratch,
                                 const int32_t *colOffset, const float *scale, const float *bias, float *y, int ldy);
 
+
+/* Exact product of integer code matrices held as integer-valued floats: c[i*ldc + j] = (float)(sum_p A(i,p) B(p,j))
+   with A(i,p) = a[i*aRow + p*aCol], B(p,j) = b[p*bRow + j*bCol]. Each code minus its shift (oa, ob) must lie in
+   [-128, 127]; the shifted codes go through the int8 GEMM (int32 sums, k in chunks of 65536) and the shifts are folded
+   back in int64: sum (a'+oa)(b'+ob) = sum a'b' + oa sum b' + ob sum a' + k oa ob. Returns 0, or -1 (isa unsupported,
+   bad sizes, no memory; nothing written). */
+int cik_code_product(int isa, int m, int n, int k, const float *a, long aRow, long aCol, int oa,
+                     const float *b, long bRow, long bCol, int ob, float *c, int ldc);
+
 #endif

@@ -86,9 +86,10 @@ public enum TwoDQuantDOBI {
                                  maxCapturedValues: Int = 1 << 26,
                                  progress: ((String) -> Void)? = nil) throws -> [String: Search] {
         guard !inputs.isEmpty else { throw QuantError("DOBI: no calibration inputs") }
-        let savedHook = model.hook, savedExecutor = model.linearExecutor
-        defer { model.hook = savedHook; model.linearExecutor = savedExecutor }
+        let savedHook = model.hook, savedExecutor = model.linearExecutor, savedOperands = model.operandExecutor
+        defer { model.hook = savedHook; model.linearExecutor = savedExecutor; model.operandExecutor = savedOperands }
         model.linearExecutor = nil
+        model.operandExecutor = nil
         model.restoreOriginalWeights()
         let quantizers = try TwoDQuantLayout.quantizers(of: model)
         var out: [String: Search] = [:]

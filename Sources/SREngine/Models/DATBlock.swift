@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import HarmoQ
 import SRIO
 
 /// One DATB block of DAT-light: x += attn(norm1(x)); x += SGFN(norm2(x)).
@@ -203,28 +204,119 @@ final class DATBlock {
         q.withUnsafeMutableBufferPointer { sites.call(hook, s[0], $0.baseAddress!, rows: L, cols: C) }
         k.withUnsafeMutableBufferPointer { sites.call(hook, s[1], $0.baseAddress!, rows: L, cols: C) }
         v.withUnsafeMutableBufferPointer { sites.call(hook, s[2], $0.baseAddress!, rows: L, cols: C) }
-        var probs = ChannelOps.gram(q, k, rows: L, heads: heads, headDim: hd)
+        let ox = sites.operandExecutor
+        let (sq, sk, sv, sp) = (sites.sites[s[0]], sites.sites[s[1]], sites.sites[s[2]], sites.sites[s[3]])
+        var probs: [Float]
+        if let x = ox, let pair = x.pair(sq, sk) {
+            probs = channelGram(q: &q, k: &k, quantizers: pair, executor: x, rows: L, sites: (sq, sk))
+        } else {
+            probs = ChannelOps.gram(q, k, rows: L, heads: heads, headDim: hd)
+        }
         for hh in 0..<heads {
             let t = temperature[hh]
             for i in 0..<(hd * hd) { probs[hh * hd * hd + i] *= t }
         }
         probs = Activations.softmaxRows(probs, rows: C, cols: hd)
         probs.withUnsafeMutableBufferPointer { sites.call(hook, s[3], $0.baseAddress!, rows: C, cols: hd) }
-        // attened[l, h·10 + i] = Σ_j P[h][i][j] · v[l, h·10 + j]  =  v · B with B block-diagonal (B[h·10+j][h·10+i] = P[h][i][j]).
-        var bd = [Float](repeating: 0, count: C * C)
-        for hh in 0..<heads { for i in 0..<hd { for j in 0..<hd {
-            bd[(hh * hd + j) * C + hh * hd + i] = probs[(hh * hd + i) * hd + j]
-        }}}
         var attened = [Float](repeating: 0, count: L * C)
-        v.withUnsafeBufferPointer { vp in bd.withUnsafeBufferPointer { bp in attened.withUnsafeMutableBufferPointer { o in
-            GEMM.multiply(m: L, n: C, k: C, a: vp.baseAddress!, lda: C, b: bp.baseAddress!, ldb: C, transB: false,
-                          c: o.baseAddress!, ldc: C)
-        }}}
+        if let x = ox, let (pq, vq) = x.pair(sp, sv) {
+            channelProbsV(probs: &probs, v: &v, quantizers: (pq, vq), executor: x, rows: L, into: &attened, sites: (sp, sv))
+        } else {
+            ChannelOps.probsTimesV(probs, v, rows: L, heads: heads, headDim: hd, into: &attened)
+        }
         var convX = qkv.withUnsafeBufferPointer { dwconv.apply($0.baseAddress! + 2 * C, ld: 3 * C, height: h, width: w) }
         let sGate = gates.spatialGate(convX, tokens: L)
         let cGate = gates.channelGate(attened, tokens: L)
         DATBlock.combine(attened, &convX, tokens: L, channels: C, tokenGate: sGate, channelGate: cGate, tokenGateOnA: true)
         return convX
+    }
+
+    /// q·kᵀ of channel attention (per head, hd × hd, summed over the L tokens) with both operands quantized by the
+    /// operand executor. Exact path: S from the codes (the engine's Gram on integer-valued Floats, or the executor's
+    /// kernel), then fl(fl(Δq·Δk)·S); exact when every partial sum is ≤ 2²⁴: the static bound max|cq|·max|ck|·L, or
+    /// else the Cauchy–Schwarz bound of the actual codes (max column norm of cq times that of ck). Float path
+    /// otherwise: q ← Q(q), k ← Q(k) in place, float Gram. The L2 normalisation ran before (in float, on the raw q, k:
+    /// the quantized operands are the normalised ones); the temperature multiplies the result afterwards, in float.
+    private func channelGram(q: inout [Float], k: inout [Float], quantizers: (Quantizer, Quantizer),
+                             executor x: OperandProductExecutor, rows L: Int, sites: (Site, Site)) -> [Float] {
+        let C = dim, hd = headDim, (qq, kq) = quantizers
+        var cq = q, ck = k
+        cq.withUnsafeMutableBufferPointer { OperandCodes.codesInPlace(qq, $0.baseAddress!, count: L * C) }
+        ck.withUnsafeMutableBufferPointer { OperandCodes.codesInPlace(kq, $0.baseAddress!, count: L * C) }
+        let bound = OperandProductExecutor.staticBound(qq, kq, k: L)
+        let exact = bound <= OperandProductExecutor.exactLimit || cq.withUnsafeBufferPointer { a in ck.withUnsafeBufferPointer { b in
+            OperandCodes.gramExact(OperandCodes.columnSquares(a.baseAddress!, rows: L, cols: C, ld: C),
+                                   OperandCodes.columnSquares(b.baseAddress!, rows: L, cols: C, ld: C))
+        }}
+        guard exact else {
+            q.withUnsafeMutableBufferPointer { BulkQuantization.fakeQuantInPlace(qq, $0) }
+            k.withUnsafeMutableBufferPointer { BulkQuantization.fakeQuantInPlace(kq, $0) }
+            x.note(sites.0, sites.1, exact: false, reason: "partial sums of the Gram over \(L) tokens may exceed 2^24 (static bound \(bound), and the codes' column norms)")
+            return ChannelOps.gram(q, k, rows: L, heads: heads, headDim: hd)
+        }
+        let p = OperandProduct(qq, kq, kernel: x.kernel)
+        var g: [Float]
+        if let kernel = p.kernel {
+            g = [Float](repeating: 0, count: heads * hd * hd)
+            cq.withUnsafeBufferPointer { a in ck.withUnsafeBufferPointer { b in g.withUnsafeMutableBufferPointer { o in
+                for hh in 0..<heads {
+                    // A(i, l) = cq[l, h·hd + i], B(l, j) = ck[l, h·hd + j].
+                    kernel(hd, hd, L, a.baseAddress! + hh * hd, 1, C, p.aRange, b.baseAddress! + hh * hd, C, 1, p.bRange,
+                           o.baseAddress! + hh * hd * hd, hd)
+                }
+            }}}
+        } else {
+            g = ChannelOps.gram(cq, ck, rows: L, heads: heads, headDim: hd)
+        }
+        g.withUnsafeMutableBufferPointer { OperandCodes.rescale($0.baseAddress!, rows: heads * hd, cols: hd, ld: hd, scale: p.scale) }
+        x.note(sites.0, sites.1, exact: true)
+        return g
+    }
+
+    /// P·V of channel attention with both operands quantized by the operand executor: attened[l, h·hd + i] =
+    /// fl(fl(Δp·Δv)·Σ_j cp[h][i][j]·cv[l, h·hd + j]) (hd terms per output, bound max|cp|·max|cv|·hd), else the float path.
+    private func channelProbsV(probs: inout [Float], v: inout [Float], quantizers: (Quantizer, Quantizer),
+                               executor x: OperandProductExecutor, rows L: Int, into attened: inout [Float], sites: (Site, Site)) {
+        let C = dim, hd = headDim, (pq, vq) = quantizers
+        let bound = OperandProductExecutor.staticBound(pq, vq, k: hd)
+        guard bound <= OperandProductExecutor.exactLimit else {
+            probs.withUnsafeMutableBufferPointer { BulkQuantization.fakeQuantInPlace(pq, $0) }
+            v.withUnsafeMutableBufferPointer { BulkQuantization.fakeQuantInPlace(vq, $0) }
+            x.note(sites.0, sites.1, exact: false, reason: "partial sums up to \(bound) > 2^24")
+            ChannelOps.probsTimesV(probs, v, rows: L, heads: heads, headDim: hd, into: &attened)
+            return
+        }
+        probs.withUnsafeMutableBufferPointer { OperandCodes.codesInPlace(pq, $0.baseAddress!, count: $0.count) }
+        v.withUnsafeMutableBufferPointer { OperandCodes.codesInPlace(vq, $0.baseAddress!, count: $0.count) }
+        let p = OperandProduct(pq, vq, kernel: x.kernel)
+        if let kernel = p.kernel {
+            v.withUnsafeBufferPointer { a in probs.withUnsafeBufferPointer { b in attened.withUnsafeMutableBufferPointer { o in
+                for hh in 0..<heads {
+                    // A(l, j) = cv[l, h·hd + j], B(j, i) = cp[h][i][j]: S = cv · cpᵀ (the product is commutative in integers).
+                    kernel(L, hd, hd, a.baseAddress! + hh * hd, C, 1, p.bRange, b.baseAddress! + hh * hd * hd, 1, hd, p.aRange,
+                           o.baseAddress! + hh * hd, C)
+                }
+            }}}
+        } else {
+            ChannelOps.probsTimesV(probs, v, rows: L, heads: heads, headDim: hd, into: &attened)
+        }
+        attened.withUnsafeMutableBufferPointer { OperandCodes.rescale($0.baseAddress!, rows: L, cols: C, ld: C, scale: p.scale) }
+        x.note(sites.0, sites.1, exact: true)
+    }
+}
+
+extension ChannelOps {
+    /// attened[l, h·hd + i] = Σ_j P[h][i][j] · v[l, h·hd + j]  =  v · B with B block-diagonal (B[h·hd+j][h·hd+i] = P[h][i][j]).
+    static func probsTimesV(_ probs: [Float], _ v: [Float], rows L: Int, heads: Int, headDim hd: Int, into attened: inout [Float]) {
+        let C = heads * hd
+        var bd = [Float](repeating: 0, count: C * C)
+        for hh in 0..<heads { for i in 0..<hd { for j in 0..<hd {
+            bd[(hh * hd + j) * C + hh * hd + i] = probs[(hh * hd + i) * hd + j]
+        }}}
+        v.withUnsafeBufferPointer { vp in bd.withUnsafeBufferPointer { bp in attened.withUnsafeMutableBufferPointer { o in
+            GEMM.multiply(m: L, n: C, k: C, a: vp.baseAddress!, lda: C, b: bp.baseAddress!, ldb: C, transB: false,
+                          c: o.baseAddress!, ldc: C)
+        }}}
     }
 }
 

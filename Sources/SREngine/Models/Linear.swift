@@ -71,6 +71,9 @@ final class SiteTable {
         return add(site)
     }
 
+    /// Runs the attention matmuls whose operand sites it quantizes (nil: float matmuls, the hook quantizes operands).
+    var operandExecutor: OperandProductExecutor?
+
     /// Installs (or, with nil, removes) the executor on every Linear site.
     func setExecutor(_ executor: LinearExecutor?) {
         for l in linears.values { l.executor = executor }

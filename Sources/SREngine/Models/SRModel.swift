@@ -20,6 +20,9 @@ public protocol SRModel: AnyObject {
     var hook: ActivationHook? { get set }
     /// nil: the float GEMM at every Linear site. Otherwise offered each Linear site's (hooked) input first.
     var linearExecutor: LinearExecutor? { get set }
+    /// nil: attention matmuls in float (q, k, v, probs quantized, if at all, by the hook). Otherwise q·kᵀ and P·V of the
+    /// operand sites it runs are computed in the code domain or in integers (`OperandProductExecutor`).
+    var operandExecutor: OperandProductExecutor? { get set }
     /// (1, 3, H, W) RGB in [0, 1] → (1, 3, H·s, W·s), not clamped (the official return value).
     func forward(_ input: Tensor, stages: StageSink?) throws -> Tensor
     /// A Linear site's current weight (out × in) and bias.

@@ -10,6 +10,8 @@ public final class SwinIRLight: SRModel {
     public var hook: ActivationHook?
     /// nil: every Linear site runs the float GEMM (see `LinearExecutor`).
     public var linearExecutor: LinearExecutor? { didSet { table.setExecutor(linearExecutor) } }
+    /// nil: attention matmuls in float (see `OperandProductExecutor`).
+    public var operandExecutor: OperandProductExecutor? { didSet { table.operandExecutor = operandExecutor } }
     public var sites: [Site] { table.sites }
 
     let dim = 60, heads = 6, headDim = 10, window = 8

@@ -1,4 +1,5 @@
 import CKernels
+import HarmoQ
 
 /// Where the windows of one (shifted) window-attention lie on the token grid.
 ///
@@ -90,6 +91,8 @@ struct WindowAttention {
         table.call(hook, qSite, q, rows: nW * H * N, cols: hd)
         table.call(hook, kSite, k, rows: nW * H * N, cols: hd)
         table.call(hook, vSite, v, rows: nW * H * N, cols: hd)
+        let products = OperandProducts(table: table, q: qSite, k: kSite, v: vSite, probs: probsSite,
+                                       q: q, k: k, v: v, count: total, tokens: N, headDim: hd)
 
         // Whole-matrix probabilities only for hooks that need the whole matrix at once.
         let blockHook = hook?.acceptsRowBlocks == true ? hook : nil
@@ -115,8 +118,13 @@ struct WindowAttention {
                     for h in 0..<H {
                         let base = (w * H + h) * N * hd
                         let p = probsAll.map { $0 + (w * H + h) * N * N } ?? logits
-                        ck_pack_b(Int32(hd), Int32(N), k + base, Int32(hd), 1, pk)
-                        ck_gemm_packed(Int32(N), Int32(N), Int32(hd), q + base, Int32(hd), pk, p, Int32(N), 0, nil)
+                        if let qk = products.qk, let kernel = qk.kernel {
+                            kernel(N, N, hd, q + base, hd, 1, qk.aRange, k + base, 1, hd, qk.bRange, p, N)
+                        } else {
+                            ck_pack_b(Int32(hd), Int32(N), k + base, Int32(hd), 1, pk)
+                            ck_gemm_packed(Int32(N), Int32(N), Int32(hd), q + base, Int32(hd), pk, p, Int32(N), 0, nil)
+                        }
+                        if let qk = products.qk { OperandCodes.rescale(p, rows: N, cols: N, ld: N, scale: qk.scale) }
                         if !uniform {
                             for i in 0..<N {
                                 let li = labels[i], row = p + i * N
@@ -129,7 +137,8 @@ struct WindowAttention {
                                        values: UnsafeMutableBufferPointer(start: p, count: N * N), rows: N, cols: N)
                         }
                         if probsAll == nil {
-                            scatter(p, v: v + base, head: h, window: w, packed: pk, o: o, out: out, ldo: ldo, outOff: outOff)
+                            scatter(p, v: v + base, head: h, window: w, packed: pk, o: o, out: out, ldo: ldo, outOff: outOff,
+                                    products: products)
                         }
                     }
                 }
@@ -144,21 +153,36 @@ struct WindowAttention {
                 for w in wr {
                     for h in 0..<H {
                         scatter(probsAll + (w * H + h) * N * N, v: v + (w * H + h) * N * hd, head: h, window: w,
-                                packed: pk, o: o, out: out, ldo: ldo, outOff: outOff)
+                                packed: pk, o: o, out: out, ldo: ldo, outOff: outOff, products: products)
                     }
                 }
             }
         }
     }
 
-    /// o = p (N×N) · v (N×hd), then window → grid (roll back, drop padding).
+    /// o = p (N×N) · v (N×hd), then window → grid (roll back, drop padding). With a P·V product of the operand
+    /// executor, p is first replaced by its codes (exact path; v holds codes already) or by Q(p) (float path).
     @inline(__always)
-    private func scatter(_ p: UnsafePointer<Float>, v: UnsafePointer<Float>, head h: Int, window w: Int,
+    private func scatter(_ p: UnsafeMutablePointer<Float>, v: UnsafePointer<Float>, head h: Int, window w: Int,
                          packed pk: UnsafeMutablePointer<Float>, o: UnsafeMutablePointer<Float>,
-                         out: UnsafeMutablePointer<Float>, ldo: Int, outOff: Int) {
+                         out: UnsafeMutablePointer<Float>, ldo: Int, outOff: Int, products: OperandProducts) {
         let N = geometry.tokensPerWindow, hd = headDim
-        ck_pack_b(Int32(N), Int32(hd), v, Int32(hd), 0, pk)
-        ck_gemm_packed(Int32(N), Int32(hd), Int32(N), p, Int32(N), pk, o, Int32(hd), 0, nil)
+        if let pv = products.pv {
+            OperandCodes.codesInPlace(pv.a, p, count: N * N, parallel: false)
+            if let kernel = pv.kernel {
+                kernel(N, hd, N, p, N, 1, pv.aRange, v, hd, 1, pv.bRange, o, hd)
+            } else {
+                ck_pack_b(Int32(N), Int32(hd), v, Int32(hd), 0, pk)
+                ck_gemm_packed(Int32(N), Int32(hd), Int32(N), p, Int32(N), pk, o, Int32(hd), 0, nil)
+            }
+            OperandCodes.rescale(o, rows: N, cols: hd, ld: hd, scale: pv.scale)
+        } else {
+            if let q = products.probsFloatPath {
+                BulkQuantization.fakeQuantInPlace(q, UnsafeMutableBufferPointer(start: p, count: N * N), parallel: false)
+            }
+            ck_pack_b(Int32(N), Int32(hd), v, Int32(hd), 0, pk)
+            ck_gemm_packed(Int32(N), Int32(hd), Int32(N), p, Int32(N), pk, o, Int32(hd), 0, nil)
+        }
         for t in 0..<N {
             guard let s = geometry.source(window: w, token: t) else { continue }
             let dst = out + s * ldo + outOff + h * hd
