@@ -178,6 +178,10 @@ public enum DATLightGraph {
                 biasValues = Array(bias.data[r])
             }
             let s = sites[name]
+            if let lb = s?.layer?.bias {     // the plan's folded bias (operand rotations in the qkv rows)
+                guard lb.count == m else { throw QuantError("QPARAMS site \(name): bias has \(lb.count) values, the weight has \(m) outputs") }
+                biasValues = lb
+            }
             // An online rotation (QuantizedModel's hook: x ← x·R first; the plan's weight is already W·R): a float MatMul.
             var x = x
             if let r = s?.rotation {

@@ -21,6 +21,9 @@ public struct ModelCalibrationOptions: Sendable {
     public var rotation: RotationKind?
     /// Which Linears are rotated when `rotation` is set (default qkv, fc1, fc2).
     public var rotationLayers: Set<RotationPolicy.Layer> = RotationPolicy.defaultLayers
+    /// Per-head rotations of q and k folded into the qkv weight and bias of DAT-light's spatial blocks
+    /// (`OperandRotationFold`; free, composes with `rotation`); nil = none.
+    public var operandRotation: OperandRotationFold.Record?
     /// Zero point of every affine grid (activations of linear and operand sites, affine weights); nil = the method's
     /// default: HarmoQ its config's `zeroPoint` (float when unset), the baselines float.
     public var zeroPoint: ZeroPoint?
@@ -70,6 +73,13 @@ public enum ModelCalibrator {
         if case .harmoq = o.method, !(wq && aq) {
             throw QuantError("HarmoQ calibrates weights and activations jointly; W-only/A-only runs (bits 32) are for the baselines")
         }
+        var weights = weights
+        var foldedBiases: [String: [Float]] = [:]
+        if let rec = o.operandRotation {
+            let probe = try ModelLoader.build(weights: weights, source: "calibration")
+            weights = try OperandRotationFold.foldStateDict(weights, model: probe, record: rec)
+            for s in try OperandRotationFold.spatialQKVSites(of: probe) { foldedBiases[s.name] = weights[s.name + ".bias"]?.data }
+        }
         let models = try patches.map { _ in try ModelLoader.build(weights: weights, source: "calibration") }
         let patchHW = patches.map { ($0.shape[2], $0.shape[3]) }
         let coordinator = Lockstep(count: patches.count, options: o, models: models, patchHW: patchHW, progress: progress)
@@ -77,6 +87,7 @@ public enum ModelCalibrator {
             coordinator.rotations = try RotationPolicy.rotations(for: models[0], kind: kind, seed: o.seed, layers: o.rotationLayers)
                 .mapValues { ($0.0, $0.1, OnlineRotation($0.1)) }
         }
+        coordinator.foldedBiases = foldedBiases
         coordinator.resume = resume
         coordinator.onSite = onSite
         for m in models { m.hook = coordinator.hook(for: m) }
@@ -120,6 +131,8 @@ final class Lockstep: @unchecked Sendable {
     var onSite: ((Int, SiteQuantization) throws -> Void)?
     /// Online rotations by site index (`ModelCalibrationOptions.rotation`).
     var rotations: [Int: (site: SiteRotation, matrix: Rotation, online: OnlineRotation)] = [:]
+    /// The folded biases of the qkv sites whose q/k rows carry operand rotations (`OperandRotationFold`), by site name.
+    var foldedBiases: [String: [Float]] = [:]
 
     init(count: Int, options: ModelCalibrationOptions, models: [any SRModel], patchHW: [(Int, Int)],
          progress: ((ModelCalibrator.Progress) -> Void)?) {
@@ -245,7 +258,8 @@ final class Lockstep: @unchecked Sendable {
             let problem = try LayerProblem(weight: w0, outputs: m, inputs: d, samples: samples, rows: rows, grid: grid)
             let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index),
                                                   zeroPoint: o.effectiveZeroPoint)
-            let l = r.quantization
+            var l = r.quantization
+            l.bias = foldedBiases[site.name]
             sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: o.activationBits < 32,
                                   weightQuantized: o.weightBits < 32, activationBits: aBits, activationScheme: l.activationScheme,
                                   rounding: l.rounding, activationLower: l.activationLower, activationUpper: l.activationUpper,

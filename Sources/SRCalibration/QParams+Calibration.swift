@@ -15,5 +15,6 @@ extension QParams {
                   inputs: options.fpInputs ? "fp" : "quantized-prefix", patchCount: patchCount,
                   patchSources: patchSources, notes: notes, config: config, sites: sites)
         rotation = options.rotation
+        operandRotation = options.operandRotation
     }
 }

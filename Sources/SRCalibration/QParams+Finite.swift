@@ -19,6 +19,7 @@ extension QParams {
                 try check(l.weightUpper, s.name, "weight_upper")
             }
             if let sc = l.inputScale { try check(sc, s.name, "input_scale") }
+            if let b = l.bias { try check(b, s.name, "bias") }
         }
     }
 }

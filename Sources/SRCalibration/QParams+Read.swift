@@ -6,7 +6,7 @@ import SRIO
 struct QParamsTensors {
     let file: SafeTensors.File
     let path: String
-    static let suffixes = ["activation_bounds", "weight", "weight_lower", "weight_upper", "input_scale", "rotation"]
+    static let suffixes = ["activation_bounds", "weight", "weight_lower", "weight_upper", "input_scale", "rotation", "bias"]
 
     func optional(_ site: String, _ kind: String, shape: [Int]? = nil) throws -> Tensor? {
         let key = site + "." + kind
@@ -48,6 +48,7 @@ extension QParams {
         q.format = sc.format
         q.modelFingerprint = sc.modelFingerprint
         q.rotation = sc.rotation
+        q.operandRotation = sc.operandRotation
         q.refinements = sc.refinements
         for s in sc.sites {
             let b = try t.required(s.name, "activation_bounds", shape: [2])
@@ -69,6 +70,7 @@ extension QParams {
                 l.weightLower = try t.required(s.name, "weight_lower", shape: [m]).data
                 l.weightUpper = try t.required(s.name, "weight_upper", shape: [m]).data
                 l.inputScale = try t.optional(s.name, "input_scale", shape: [d])?.data
+                l.bias = try t.optional(s.name, "bias", shape: [m])?.data
                 l.activationLower = b.data[0]; l.activationUpper = b.data[1]
                 l.activationIntegerZeroPoint = s.activationZeroPoint != nil ? true : nil
                 l.weightIntegerZeroPoint = wq.integerZeroPoint == true ? true : nil
@@ -200,6 +202,10 @@ extension QParams {
             let m = l.outputs, d = l.inputs
             guard m > 0, d > 0, l.weight.count == m * d, l.weightLower.count == m, l.weightUpper.count == m else {
                 throw fail(s.name, "weight tensors do not match its \(m)×\(d) shape")
+            }
+            if let b = l.bias, b.count != m { throw fail(s.name, "bias has \(b.count) values, expected \(m)") }
+            if l.bias != nil, operandRotation == nil {
+                throw fail(s.name, "a stored bias, but the plan records no folded operand rotation (operandRotation)")
             }
             if let sc = l.inputScale {
                 guard sc.count == d else { throw fail(s.name, "input_scale has \(sc.count) values, expected \(d)") }

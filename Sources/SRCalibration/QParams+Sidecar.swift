@@ -32,6 +32,8 @@ struct QParamsSidecar: Codable {
     var config: HarmoQConfig?
     /// Optional (absent = no rotation), so files without rotations are unchanged.
     var rotation: RotationKind?
+    /// Optional (absent = none).
+    var operandRotation: OperandRotationFold.Record?
     var sites: [Site]
     /// Optional (absent = no output-level refinement recorded).
     var refinements: [RefinementRecord]?
@@ -72,6 +74,7 @@ struct QParamsSidecar: Codable {
         scale = q.scale; method = q.method; weightBits = q.weightBits; activationBits = q.activationBits; seed = q.seed
         inputs = q.inputs; patchCount = q.patchCount; patchSources = q.patchSources; notes = q.notes; config = q.config
         rotation = q.rotation
+        operandRotation = q.operandRotation
         refinements = q.refinements
         sites = q.sites.map { s in
             Site(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized, weightQuantized: s.weightQuantized,

@@ -75,6 +75,9 @@ public struct QParams: Codable, Sendable, Equatable {
     public var config: HarmoQConfig?
     /// `--rotate` of the run (nil: none; absent in older files). Each rotated site records its own rotation.
     public var rotation: RotationKind? = nil
+    /// Rotations of the attention operands folded into the qkv weights and biases (`OperandRotationFold`); nil = none.
+    /// The folded biases are the qkv sites' `layer.bias`.
+    public var operandRotation: OperandRotationFold.Record? = nil
     public var sites: [SiteQuantization]
     /// Output-level refinements applied to this plan, in order (`harmoq refine`, `calibrate --refine`): settings and
     /// loss traces. Optional: absent in files written before it existed and in unrefined plans (written only when set).
@@ -103,6 +106,7 @@ public struct QParams: Codable, Sendable, Equatable {
                 tensors[s.name + ".weight_lower"] = Tensor(shape: [l.outputs], data: l.weightLower)
                 tensors[s.name + ".weight_upper"] = Tensor(shape: [l.outputs], data: l.weightUpper)
                 if let sc = l.inputScale { tensors[s.name + ".input_scale"] = Tensor(shape: [l.inputs], data: sc) }
+                if let b = l.bias { tensors[s.name + ".bias"] = Tensor(shape: [l.outputs], data: b) }
             }
             if let r = s.rotation, let m = r.matrix { tensors[s.name + ".rotation"] = Tensor(shape: [r.order, r.order], data: m) }
         }

@@ -105,6 +105,7 @@ public final class QuantizedModel: ActivationHook {
             }
             let w = s.weightQuantized ? try l.quantizedWeight() : l.weight
             try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: w))
+            if let b = l.bias { try model.setLinearBias(site, Tensor(shape: [l.outputs], data: b)) }   // folded rotations
         }
         let hook = try QuantizedModel(qparams, model: model, codeDomain: codeDomain)
         model.hook = hook

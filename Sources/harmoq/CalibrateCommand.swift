@@ -115,12 +115,15 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan). Composes with every method except 2dquant; docs/rotations.md.")
     var rotate: RotateOption = .none
 
+    @Option(help: "Free rotations of the attention operands q and k, folded into the qkv weight rows and bias (DAT-light spatial-window blocks; per head, q·kᵀ unchanged, no online cost): none | random (seeded Haar-random of order 10 per head; the head dimension 10 has no Hadamard matrix). Composes with --rotate; not with --refine. docs/rotations.md.")
+    var rotateOperands: RotateOption = .none
+
     @Option(help: "With --rotate: comma-separated Linears rotated online, from qkv, proj, fc1, fc2 (default qkv,fc1,fc2; in DAT-light nothing can absorb a proj rotation, so it is online too).")
     var rotateSites: String = "qkv,fc1,fc2"
 
     func run() throws {
         let rotation = rotate.kind
-        if rotation != nil, method.registered.kind == .outputLevel {
+        if rotation != nil || rotateOperands != .none, method.registered.kind == .outputLevel {
             throw CLIError("--rotate is not available with --method \(method.name) (its DOBI + DQC run their own forward); use --method dobi --rotate \(rotate.rawValue)")
         }
         if method.registered.kind == .outputLevel {
@@ -137,6 +140,10 @@ struct Calibrate: ParsableCommand {
         options.siteLimit = siteLimit
         options.rotation = rotation
         options.rotationLayers = try CalibrationCLI.rotationLayers(rotateSites)
+        if let k = rotateOperands.kind {
+            guard refine == nil else { throw CLIError("--rotate-operands is not available with --refine yet (the refinement reads the model's own qkv biases)") }
+            options.operandRotation = OperandRotationFold.Record(kind: k, seed: seed)
+        }
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         let srcs = try data.resolve(command: "calibrate")
         var req = CalibrationRun.Request(modelPath: model, options: options, sources: srcs, toolVersion: HarmoqVersion.string)

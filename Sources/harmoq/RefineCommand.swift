@@ -107,6 +107,9 @@ struct Refine: ParsableCommand {
             weights = try ModelLoader.readStateDict(path: model)
         } catch { throw CLIError("harmoq refine: \(error)") }
         let plan = try binding.read(quant, for: identity, command: "refine")
+        if plan.operandRotation != nil {
+            throw CLIError("refine: this plan folds operand rotations into its qkv weights and biases (--rotate-operands); the refinement's differentiable forward reads the model's own biases, so it is not available for it yet")
+        }
         let srcs = try data.resolve(command: "refine")
         let t0 = Date()
         do {

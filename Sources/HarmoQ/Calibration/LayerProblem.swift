@@ -75,6 +75,9 @@ public struct LayerQuantization: Codable, Sendable, Equatable {
     public var activationIntegerZeroPoint: Bool? = nil
     /// The same for affine weight grids.
     public var weightIntegerZeroPoint: Bool? = nil
+    /// The Linear's bias when it differs from the model's (rotations folded into the weight rows, `OperandRotationFold`);
+    /// nil = the model's own bias.
+    public var bias: [Float]? = nil
 
     public func weightQuantizers() throws -> [Quantizer] {
         try (0..<outputs).map { try Quantizer(bits: weightBits, lower: weightLower[$0], upper: weightUpper[$0],

@@ -10,7 +10,7 @@ public enum ModelProbes {
     public static func activationSQNR(model: any SRModel, qparams q: QParams, patches: [Tensor]) throws -> [String: Double] {
         var quantizers: [String: (Quantizer, [Float]?)] = [:]
         for s in q.sites where s.activationQuantized { quantizers[s.name] = (try s.activationQuantizer(), s.layer?.inputScale) }
-        QuantizedModel.remove(from: model)
+        try fpModel(model, q)
         let hook = ActivationSQNRHook(quantizers: quantizers, rotations: try onlineRotations(q))
         model.hook = hook
         defer { model.hook = nil }
@@ -27,7 +27,7 @@ public enum ModelProbes {
     /// calibrated weight, unquantized). Everything else stays float. One forward per site and side and patch.
     public static func sensitivity(model: any SRModel, qparams q: QParams, patches: [Tensor],
                                    log: ((String) -> Void)? = nil) throws -> [AuditReport.SensitivityRow] {
-        QuantizedModel.remove(from: model)
+        try fpModel(model, q)
         defer { QuantizedModel.remove(from: model) }
         let reference = try patches.map { try model.forward($0).data }
         func error() throws -> Double {
@@ -45,14 +45,14 @@ public enum ModelProbes {
                 try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: try l.quantizedWeight()))
                 model.hook = SingleSiteHook(target: s.name, quantizer: nil, scale: l.inputScale, rotation: rotations[s.name])
                 wOnly = try error()
-                model.restoreOriginalWeights()
+                try fpModel(model, q)
             }
             if s.activationQuantized {
                 if let l = s.layer { try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: l.weight)) }
                 model.hook = SingleSiteHook(target: s.name, quantizer: try s.activationQuantizer(), scale: s.layer?.inputScale,
                                             rotation: rotations[s.name])
                 aOnly = try error()
-                model.restoreOriginalWeights()
+                try fpModel(model, q)
             }
             model.hook = nil
             rows.append(.init(site: s.name, weightOnlyMSE: wOnly, activationOnlyMSE: aOnly))
@@ -61,6 +61,13 @@ public enum ModelProbes {
             }
         }
         return rows
+    }
+
+    /// The plan's FP model: the loaded weights, with the plan's folded operand rotations (`OperandRotationFold`) when it
+    /// has them (FP outputs unchanged; the q/k operands rotated as the plan's quantizers see them).
+    static func fpModel(_ model: any SRModel, _ q: QParams) throws {
+        QuantizedModel.remove(from: model)
+        if let r = q.operandRotation { try OperandRotationFold.install(r, on: model) }
     }
 
     /// The plan's online rotations by site name.

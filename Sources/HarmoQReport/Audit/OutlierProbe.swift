@@ -43,7 +43,7 @@ extension ModelProbes {
         for s in q.sites where s.activationQuantized {
             targets[s.name] = .init(rotation: rotations[s.name], scale: s.layer?.inputScale)
         }
-        QuantizedModel.remove(from: model)
+        try fpModel(model, q)
         let hook = OutlierHook(targets: targets)
         model.hook = hook
         defer { model.hook = nil }

@@ -85,6 +85,7 @@ public final class DATLight: SRModel {
 
     public func linearWeight(_ site: Site) throws -> (weight: Tensor, bias: Tensor?) { try table.weight(site) }
     public func setLinearWeight(_ site: Site, _ weight: Tensor) throws { try table.setWeight(site, weight) }
+    public func setLinearBias(_ site: Site, _ bias: Tensor) throws { try table.setBias(site, bias) }
     public func restoreOriginalWeights() { table.restoreAll() }
 
     /// (1, 3, H, W) with finite values; returns (H, W).

@@ -19,8 +19,9 @@ final class Linear: @unchecked Sendable {
     let inFeatures: Int
     let outFeatures: Int
     private(set) var weight: [Float]      // out × in
-    let bias: [Float]?
+    private(set) var bias: [Float]?
     private let originalWeight: [Float]
+    private let originalBias: [Float]?
     private var packed: GEMM.Packed
     /// Set by `SiteTable.addLinear`; with `executor`, consulted before the float GEMM (nil: no extra work).
     fileprivate(set) var site: Site?
@@ -32,6 +33,7 @@ final class Linear: @unchecked Sendable {
         self.weight = weight.data
         originalWeight = weight.data
         self.bias = bias?.data
+        originalBias = bias?.data
         packed = GEMM.Packed(transposeOf: weight.data, rows: outFeatures, cols: inFeatures)
     }
 
@@ -40,7 +42,10 @@ final class Linear: @unchecked Sendable {
         packed = GEMM.Packed(transposeOf: w, rows: outFeatures, cols: inFeatures)
     }
 
-    func restore() { setWeight(originalWeight) }
+    /// Replaces the bias (a plan with rotations folded into the weight rows carries the rotated bias).
+    func setBias(_ b: [Float]) { bias = b }
+
+    func restore() { setWeight(originalWeight); bias = originalBias }
 
     /// out (rows × outFeatures, row stride ldo) = x (rows × inFeatures, stride ldx) · Wᵀ + b.
     func apply(_ x: UnsafePointer<Float>, ldx: Int? = nil, rows: Int, into out: UnsafeMutablePointer<Float>, ldo: Int? = nil) {
@@ -111,6 +116,16 @@ final class SiteTable {
             throw EngineError("setLinearWeight(\(site.name)): weight contains NaN or infinity")
         }
         l.setWeight(w.data)
+    }
+
+    func setBias(_ site: Site, _ b: Tensor) throws {
+        let l = try linear(for: site)
+        guard l.bias != nil, b.shape == [l.outFeatures] else {
+            throw EngineError("setLinearBias(\(site.name)): expected shape [\(l.outFeatures)] on a Linear with a bias, got \(b.shape)"
+                              + (l.bias == nil ? " (this Linear has no bias)" : ""))
+        }
+        guard b.data.allSatisfy({ $0.isFinite }) else { throw EngineError("setLinearBias(\(site.name)): bias contains NaN or infinity") }
+        l.setBias(b.data)
     }
 
     func restoreAll() { for l in linears.values { l.restore() } }

@@ -29,7 +29,9 @@ public protocol SRModel: AnyObject {
     func linearWeight(_ site: Site) throws -> (weight: Tensor, bias: Tensor?)
     /// Installs a new weight (out × in) for a Linear site (e.g. fake-quantized or corrected).
     func setLinearWeight(_ site: Site, _ weight: Tensor) throws
-    /// Puts every Linear weight back to the loaded values.
+    /// Installs a new bias for a Linear site that has one (a plan whose rotations are folded into the weight rows).
+    func setLinearBias(_ site: Site, _ bias: Tensor) throws
+    /// Puts every Linear weight and bias back to the loaded values.
     func restoreOriginalWeights()
 }
 

@@ -108,6 +108,7 @@ public final class SwinIRLight: SRModel {
 
     public func linearWeight(_ site: Site) throws -> (weight: Tensor, bias: Tensor?) { try table.weight(site) }
     public func setLinearWeight(_ site: Site, _ weight: Tensor) throws { try table.setWeight(site, weight) }
+    public func setLinearBias(_ site: Site, _ bias: Tensor) throws { try table.setBias(site, bias) }
     public func restoreOriginalWeights() { table.restoreAll() }
 }
 
