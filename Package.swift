@@ -86,7 +86,7 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], exclude: ["Fixtures"], swiftSettings: v5),
         .testTarget(name: "GoldenTests", dependencies: ["HarmoQGolden", "HarmoQ"], swiftSettings: v5),
-        .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "CIntKernels", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
+        .testTarget(name: "IntegerTests", dependencies: ["SRInteger", "SRCalibration", "CIntKernels", "SREngine", "SRIO", "HarmoQ", "_TestSupport",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ], swiftSettings: v5),
         .testTarget(name: "ONNXTests", dependencies: ["ONNXExport", "SRCalibration", "SREngine", "SRIO", "HarmoQ", "_TestSupport"], swiftSettings: v5),

@@ -1,4 +1,5 @@
 import HarmoQ
+import SRCalibration
 import SRIO
 import SREngine
 
@@ -104,63 +105,20 @@ public final class IntegerModelPlan: LinearExecutor {
     }
 }
 
-/// The fake-quant simulation of a plan: installs Ŵ with `setLinearWeight` and the plan's code-domain simulation
-/// (`codeDomain`, a `CodeDomainExecutor`: y = fl(fl(Δx·Δw)·Σ cx·cw) + b, exact — docs/integer.md) as the model's
-/// Linear executor; the hook fake-quantizes (x̂ = Q_x(x), float GEMM on Ŵ) only the Linear sites that executor does not
-/// run. With `codeDomain: false` every site takes that float path. `remove` restores the weights, hook and executor.
-public final class FakeQuantPlanHook: ActivationHook {
-    let plan: IntegerModelPlan
-    private var previous: ActivationHook?
-    /// The code-domain simulation of the plan's sites (nil with `codeDomain: false`).
-    public let codeDomain: CodeDomainExecutor?
-    /// Planned sites the code domain refused (partial sums beyond 2²⁴), with the reason: they take the float path.
-    public let floatPathSites: [String: String]
-    private weak var model: (any SRModel)?
-
-    public init(plan: IntegerModelPlan, codeDomain: Bool = true) {
-        self.plan = plan
-        var linears: [String: CodeDomainLinear] = [:]
-        var refused: [String: String] = [:]
-        if codeDomain {
-            for (name, lin) in plan.linears {
-                do {
-                    linears[name] = try CodeDomainLinear(activation: lin.activation, weightCodes: lin.weight.codes(),
-                                                         weightSteps: lin.weight.scales, outFeatures: lin.weight.outFeatures,
-                                                         inFeatures: lin.weight.inFeatures, bias: lin.bias)
-                } catch { refused[name] = "\(error)" }
-            }
+extension IntegerModelPlan {
+    /// The plan in the applier's form (`QuantizedModel.apply(_:to:mode:)`): per planned site Ŵ (the packed codes
+    /// dequantized), the activation quantizer and the codes for the code domain. No input scales or rotations.
+    public var sitePlans: [SitePlan] {
+        linears.sorted { $0.key < $1.key }.map { name, lin in
+            SitePlan(name: name, weight: lin.weight.dequantized(), activation: lin.activation,
+                     weightCodes: { (lin.weight.codes(), lin.weight.scales) })
         }
-        self.codeDomain = codeDomain ? CodeDomainExecutor(linears: linears) : nil
-        floatPathSites = refused
     }
 
-    /// It only touches Linear sites, so attention probabilities may come in row blocks (the engine then need not
-    /// materialise them), unless a chained previous hook needs them whole.
-    public var acceptsRowBlocks: Bool { previous?.acceptsRowBlocks ?? true }
-
-    public func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
-        previous?.process(site: site, index: index, values: values, rows: rows, cols: cols)
-        guard let lin = plan.linears[site.name] else { return }
-        if let cd = codeDomain, cd.runs(site, on: model) { return }
-        BulkQuantization.fakeQuantInPlace(lin.activation, values)
-    }
-
-    public func install(on model: any SRModel) throws {
-        for site in model.sites where site.isLinear {
-            guard let lin = plan.linears[site.name] else { continue }
-            try model.setLinearWeight(site, lin.weight.dequantized())
-        }
-        previous = model.hook
-        model.hook = self
-        self.model = model
-        if let cd = codeDomain { model.linearExecutor = cd }
-    }
-
-    public func remove(from model: any SRModel) {
-        model.restoreOriginalWeights()
-        model.hook = previous
-        previous = nil
-        if let cd = codeDomain, model.linearExecutor === cd { model.linearExecutor = nil }
+    /// The applier's integer mode for this plan: it runs its Linear sites; attention matmuls whose operands the
+    /// applied plan quantizes on centred grids run as int8 GEMMs (`IntegerOperandProducts`).
+    public var integerMode: QuantizedModel.Mode {
+        .integer(.init(linear: self, runs: Set(linears.keys), operands: { IntegerOperandProducts.executor(like: $0) }))
     }
 }
 

@@ -43,22 +43,23 @@ public struct IntegerSetup {
                             label: "MinMax W\(b)A\(b) on \(calibration.count) calibration image(s), \(plan.linears.count) integer Linear sites")
     }
 
-    /// Integer execution. MinMax: the executor alone (it quantizes each Linear input itself; the fake-quant hook
-    /// would give the same codes). QPARAMS: the file's fake-quant hook, then the executor; the attention matmuls whose
-    /// operand sites the file quantizes on centred grids run as int8 GEMMs (`IntegerOperandProducts`).
-    public func installInteger(on model: any SRModel) throws {
-        if let q = qparams {
-            let hook = try QuantizedModel.apply(q, to: model)
-            model.operandExecutor = hook.operandExecutor.map { IntegerOperandProducts.executor(like: $0) }
-        }
-        plan.install(on: model)
+    /// The plan as the applier installs it: the QPARAMS file's sites (input scales, rotations, matmul operands), or
+    /// the MinMax plan's Linear sites.
+    public func sitePlans(for model: any SRModel) throws -> [SitePlan] {
+        try qparams?.sitePlans(for: model) ?? plan.sitePlans
     }
 
-    /// The simulation: fake-quantized weights and activations, float GEMM.
+    /// Integer execution (`QuantizedModel.Mode.integer`). MinMax: the executor alone (it quantizes each Linear input
+    /// itself). QPARAMS: the file's fake-quant hook (HSO scales, matmul operands), then the executor; the attention
+    /// matmuls whose operand sites the file quantizes on centred grids run as int8 GEMMs (`IntegerOperandProducts`).
+    public func installInteger(on model: any SRModel) throws {
+        try QuantizedModel.apply(sitePlans(for: model), to: model, mode: plan.integerMode)
+    }
+
+    /// The simulation: fake-quantized weights and activations, Linear sites in the exact code domain.
     /// `codeDomain: false`: the float-domain simulation (x̂ and Ŵ in Float, float GEMM) everywhere, for comparison.
     public func installFake(on model: any SRModel, codeDomain: Bool = true) throws {
-        if let q = qparams { try QuantizedModel.apply(q, to: model, codeDomain: codeDomain) }
-        else { try FakeQuantPlanHook(plan: plan, codeDomain: codeDomain).install(on: model) }
+        try QuantizedModel.apply(sitePlans(for: model), to: model, mode: codeDomain ? .codeDomain : .fakeQuant)
     }
 
     /// Back to FP32: no executor, no hook, loaded weights.

@@ -5,6 +5,7 @@ import PropertyBased
 import HarmoQ
 import SRIO
 import SREngine
+import SRCalibration
 import SRInteger
 
 /// Code-domain fake quantization (`CodeDomainLinear`, docs/integer.md "Exact fake quantization") per Linear site:
@@ -65,16 +66,15 @@ import SRInteger
 
     /// The plan's code-domain executor covers every planned site (no site left in the float path at 8 or 4 bits, k = 60).
     @Test(.enabled(if: TestInputs.datX2 != nil, Comment(rawValue: TestInputs.missingModel)))
-    func fakeQuantPlanHookRunsEverySiteInTheCodeDomain() throws {
+    func minMaxPlanRunsEverySiteInTheCodeDomain() throws {
         let model = try ModelLoader.load(path: TestInputs.datX2!)
         let x = Tensor(shape: [1, 3, 8, 8], data: (0..<192).map { Float($0 % 17) / 17 })
         let plan = try IntegerModelPlan.minMax(model: model, bits: 8, calibration: [x])
-        let sim = FakeQuantPlanHook(plan: plan)
-        #expect(sim.codeDomain?.linears.count == plan.linears.count)
+        let sim = try #require(try QuantizedModel.apply(plan.sitePlans, to: model, mode: .codeDomain))
+        #expect(sim.executor?.linears.count == plan.linears.count)
         #expect(sim.floatPathSites.isEmpty)
-        try sim.install(on: model)
-        #expect(model.linearExecutor === sim.codeDomain)
-        sim.remove(from: model)
+        #expect(model.linearExecutor === sim.executor)
+        QuantizedModel.remove(from: model)
         #expect(model.linearExecutor == nil && model.hook == nil)
     }
 }

@@ -5,6 +5,7 @@ import PropertyBased
 import HarmoQ
 import SRIO
 import SREngine
+import SRCalibration
 import SRInteger
 
 @Suite struct IntegerModelPlanTests {
@@ -35,14 +36,12 @@ import SRInteger
 
         // Under the plan's fake-quant simulation, each Linear site's (fake-quantized) input, run by the plan in
         // integers, matches the simulated site output within the parity bound.
-        let sim = FakeQuantPlanHook(plan: plan)
-        try sim.install(on: model)
+        let sim = try #require(try QuantizedModel.apply(plan.sitePlans, to: model, mode: .codeDomain))
         let capture = LinearInputCapture()
         let chained = Chain(first: sim, then: capture)
         model.hook = chained
         _ = try model.forward(calib[0])
-        sim.remove(from: model)
-        model.hook = nil
+        QuantizedModel.remove(from: model)
         #expect(capture.captured.count == linearSites.count)
         for cap in capture.captured {
             let lin = plan.linears[cap.site.name]!

@@ -4,6 +4,7 @@ import Testing
 import HarmoQ
 import SRIO
 import SREngine
+import SRCalibration
 import SRInteger
 
 /// Whole-model integer execution through the engine's `LinearExecutor` (docs/integer.md).
@@ -27,7 +28,7 @@ import SRInteger
     }
 
     /// Integer execution of every Linear site vs the fake-quant simulation (W8A8 and W4A4, MinMax plan): the simulation
-    /// evaluates each site in the code domain (`FakeQuantPlanHook` → `CodeDomainExecutor`), so the two whole-model
+    /// evaluates each site in the code domain (`QuantizedModel` in `.codeDomain` → `CodeDomainExecutor`), so the two whole-model
     /// outputs are bit-identical and the PSNRs equal (issue #8's 0.001 dB target, met with margin 0.001 dB).
     /// Also: the executor is called once per Linear site and forward; a fake-quant hook in front of the executor
     /// changes nothing (same codes); removing the executor restores the float forward bit for bit.
@@ -42,14 +43,13 @@ import SRInteger
         let plan = try IntegerModelPlan.minMax(model: model, bits: bits, calibration: [x])
 
         // Fake quantization (simulation): Ŵ installed, every Linear site in the code domain.
-        let sim = FakeQuantPlanHook(plan: plan)
-        try sim.install(on: model)
+        try QuantizedModel.apply(plan.sitePlans, to: model, mode: .codeDomain)
         let fakeOut = try model.forward(x)
         // Hook then executor: the executor re-quantizes the hook's x̂ (same codes).
         let counter = CountingExecutor(plan)
         model.linearExecutor = counter
         let intHookedOut = try model.forward(x)
-        sim.remove(from: model)
+        QuantizedModel.remove(from: model)
         #expect(counter.calls == model.sites.filter(\.isLinear).count)
         #expect(counter.declined == 0)
 
@@ -63,20 +63,18 @@ import SRInteger
         #expect(try model.forward(x).data == fpOut.data, "removing the executor must restore the float forward")
 
         // The float-domain simulation (x̂ in the hook, Ŵ, float GEMM): what fake quantization computed before.
-        let fsim = FakeQuantPlanHook(plan: plan, codeDomain: false)
-        try fsim.install(on: model)
+        try QuantizedModel.apply(plan.sitePlans, to: model, mode: .fakeQuant)
         #expect(model.linearExecutor == nil)
         let floatDomainOut = try model.forward(x)
-        fsim.remove(from: model)
+        QuantizedModel.remove(from: model)
         let floatDomainPSNR = try PSNR.y(try RGBImage(tensor: floatDomainOut), hr, border: 2)
 
         // The simulation with its float sums replaced by correctly rounded (Double) sums.
-        let dsim = FakeQuantPlanHook(plan: plan)
-        try dsim.install(on: model)
+        try QuantizedModel.apply(plan.sitePlans, to: model, mode: .codeDomain)
         model.linearExecutor = DoubleSumFakeQuantExecutor(plan: plan)
         let fakeDoubleOut = try model.forward(x)
         model.linearExecutor = nil
-        dsim.remove(from: model)
+        QuantizedModel.remove(from: model)
         let fakeDoublePSNR = try PSNR.y(try RGBImage(tensor: fakeDoubleOut), hr, border: 2)
 
         let fakePSNR = try PSNR.y(try RGBImage(tensor: fakeOut), hr, border: 2)
