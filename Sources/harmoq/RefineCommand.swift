@@ -30,6 +30,9 @@ struct Refine: ParsableCommand {
         --feature-weight); the best bounds seen at the checkpoints on all patches are kept. \
         --mode block+model: block reconstruction, then model distillation from its result. \
         --learn-weights: the weights are learned too, each within one quantization step of its start. \
+        The block stage writes a checkpoint <out>.partial (+ .json) after every block; SIGINT/SIGTERM stop after the \
+        current block (exit 130/143) with the output untouched, and --resume continues from the checkpoint with the \
+        same result, byte for byte, as an uninterrupted run. \
         Progress with loss and ETA goes to stderr; the loss traces go into the QPARAMS sidecar (`refinements`, shown \
         by `harmoq audit`). A non-finite loss or gradient stops the run naming the iteration and site; nothing is \
         written then. Block reconstruction: DAT-light; model distillation: DAT-light and SwinIR-light. Example:
@@ -88,6 +91,9 @@ struct Refine: ParsableCommand {
     @Option(help: "Number of 64×64 LR calibration patches.")
     var patches: Int = 8
 
+    @Flag(help: "Continue an interrupted refinement from its checkpoint <out>.partial (+ .json); every setting, the model and the plan file must be the same. Only the block stage is checkpointed (a block+model run resumed after the block stage reruns the model stage).")
+    var resume = false
+
     @Option(help: "Seed of the patch drawing.")
     var seed: UInt64 = 0
 
@@ -112,11 +118,20 @@ struct Refine: ParsableCommand {
         }
         let srcs = try data.resolve(command: "refine")
         let t0 = Date()
+        let stop = StopRequest.shared
+        stop.install(notice: "stopping after the current block (its checkpoint is kept; the output is not written); rerun with --resume")
         do {
             let p = try CalibrationPatches.draw(count: patches, scale: plan.scale, seed: seed, sources: srcs)
+            let cp = RefinementCheckpoint(out: out, settings: try RefinementCheckpoint.settings(
+                modelPath: model, planPath: quant, patchCount: patches, patchSeed: seed, sources: srcs, stages: r.summary,
+                toolVersion: HarmoqVersion.string), resume: resume, shouldStop: { stop.received != nil })
             CalibrationCLI.stderr("harmoq refine: \(plan.method) W\(plan.weightBits)A\(plan.activationBits) from \(quant); \(mode.rawValue) on \(patches) LR patches 64×64 (seed \(seed))")
-            let refined = try r.refine(plan: plan, weights: weights, patches: p.lr) { CalibrationCLI.stderr($0) }
+            let refined = try r.refine(plan: plan, weights: weights, patches: p.lr, checkpoint: cp) { CalibrationCLI.stderr($0) }
             try refined.write(to: out)
+            cp.remove()
+        } catch let e as RefinementInterrupted {
+            CalibrationCLI.stderr("harmoq refine: " + e.description)
+            throw ExitCode(128 + (stop.received ?? SIGINT))
         } catch let e as CLIError { throw e } catch { throw CLIError("harmoq refine: \(error)") }
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %.1f s", out, Date().timeIntervalSince(t0)))
     }

@@ -54,6 +54,12 @@ public enum OperandPolicy: String, Sendable, Codable, CaseIterable {
 
 /// Per-block outcome of a reconstruction.
 public struct BlockReconstructionStep: Sendable, Codable, Equatable {
+    /// The block's record in the QPARAMS sidecar.
+    var stage: RefinementRecord.Stage {
+        .init(name: "block \(block)", lossBefore: lossBefore, lossAfter: lossAfter, bestIteration: bestIteration, trace: trace,
+              checkpoints: checkpoints)
+    }
+
     public var block: Int
     /// Mean squared error of the block output against the FP block output on all patches, before and after.
     public var lossBefore: Double
@@ -86,7 +92,7 @@ public enum BlockReconstruction {
     }
 
     public static func refine(plan: QParams, weights: [String: Tensor], patches: [Tensor],
-                              options o: BlockReconstructionOptions = .init(),
+                              options o: BlockReconstructionOptions = .init(), checkpoint: RefinementCheckpoint? = nil,
                               log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
         guard plan.architecture == Architecture.datLight.rawValue else {
@@ -103,7 +109,24 @@ public enum BlockReconstruction {
         guard !o.learnWeights || (o.weightLearningRate > 0 && o.weightLearningRate.isFinite) else {
             throw QuantError("--refine block: the weight learning rate must be positive")
         }
-        let pq = try PlanQuantizers(plan: plan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights)
+        // A resumed run starts from the checkpoint's sites (the finished blocks refined, the rest as in `plan`).
+        var startPlan = plan
+        var resumed: [RefinementRecord.Stage] = []
+        if let cp = checkpoint {
+            if cp.resume {
+                let r = try cp.load()
+                guard r.sites.map(\.name) == plan.sites.map(\.name) else {
+                    throw QuantError("--resume: checkpoint '\(cp.path)' holds other sites than the plan; run without --resume")
+                }
+                startPlan.sites = r.sites
+                resumed = r.stages
+                log?("resuming from '\(cp.path)': \(resumed.count) block(s) already refined")
+            } else if FileManager.default.fileExists(atPath: cp.path) || FileManager.default.fileExists(atPath: cp.path + ".json") {
+                log?("removing the old checkpoint '\(cp.path)' (pass --resume to continue it instead)")
+                cp.remove()
+            }
+        }
+        let pq = try PlanQuantizers(plan: startPlan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights)
         let student = try DATLightBackward(weights: pq.weights, scale: plan.scale, quantizers: pq.siteQuantizers)
         let grads = student.makeGradients()
 
@@ -118,7 +141,15 @@ public enum BlockReconstruction {
 
         var steps: [BlockReconstructionStep] = []
         let blockCount = student.blocks.count
-        for (bi, block) in student.blocks.enumerated() {
+        guard resumed.count <= blockCount else { throw QuantError("--resume: the checkpoint has \(resumed.count) blocks, the model \(blockCount)") }
+        // Finished blocks: their records from the checkpoint, their outputs recomputed (the forwards that produced them).
+        for (bi, st) in resumed.enumerated() {
+            xq = xq.indices.map { student.blocks[bi].forward(xq[$0], height: dims[$0].0, width: dims[$0].1, quantizers: student.quantizers).output }
+            xf = xf.indices.map { teacher.blocks[bi].forward(xf[$0], height: dims[$0].0, width: dims[$0].1).output }
+            steps.append(BlockReconstructionStep(block: bi, lossBefore: st.lossBefore, lossAfter: st.lossAfter, kept: st.bestIteration > 0,
+                                                 bestIteration: st.bestIteration, trace: st.trace, checkpoints: st.checkpoints, seconds: 0))
+        }
+        for (bi, block) in student.blocks.enumerated() where bi >= resumed.count {
             let tb = Date()
             let prefix = block.prefix + "."
             let union = pq.all.filter {
@@ -207,17 +238,22 @@ public enum BlockReconstruction {
             log?(String(format: "refine block %2d/%d: MSE %.4e → %.4e (%.1f%%, %@), %d quantizers, %.1f s, ETA %.0f s",
                         bi + 1, blockCount, before, after, before > 0 ? 100 * (after - before) / before : 0,
                         kept ? "bounds of iteration \(best.iteration), operands \(best.variant)" : "start bounds kept", union.count, secs, eta))
+            if let cp = checkpoint {
+                try cp.write(plan: pq.applied(to: startPlan), stages: steps.map(\.stage))
+                if bi + 1 < blockCount, cp.shouldStop() {
+                    throw RefinementInterrupted(detail: "in block reconstruction after block \(bi + 1) of \(blockCount)", checkpoint: cp.path)
+                }
+            }
         }
 
-        var out = pq.applied(to: plan)
+        var out = pq.applied(to: startPlan)
         let improved = steps.filter(\.kept).count
         out.notes.append("refined: block reconstruction (bounds; \(o.iterations) Adam iterations per block, batch \(o.batch), " +
                          "lr \(o.learningRate) of each range, \(o.gradient.rawValue) gradient) on \(patches.count) patches; " +
                          "\(improved)/\(blockCount) blocks improved")
         out.refinements = (plan.refinements ?? []) + [RefinementRecord(
             mode: "block", settings: o.summary, patches: patches.count,
-            stages: steps.map { .init(name: "block \($0.block)", lossBefore: $0.lossBefore, lossAfter: $0.lossAfter,
-                                      bestIteration: $0.bestIteration, trace: $0.trace, checkpoints: $0.checkpoints) })]
+            stages: steps.map(\.stage))]
         return Outcome(qparams: out, steps: steps, seconds: Date().timeIntervalSince(t0))
     }
 }

@@ -60,7 +60,8 @@ public enum ModelDistillation {
     }
 
     public static func refine(plan: QParams, weights: [String: Tensor], patches: [Tensor],
-                              options o: ModelDistillationOptions = .init(),
+                              options o: ModelDistillationOptions = .init(), shouldStop: (() -> Bool)? = nil,
+                              stopCheckpoint: String? = nil,
                               log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
         guard !patches.isEmpty else { throw QuantError("--refine model: no calibration patches") }
@@ -136,6 +137,11 @@ public enum ModelDistillation {
         let checkEvery = o.checkEvery > 0 ? o.checkEvery : max(1, o.iterations / 5)
         let tTrain = Date()
         for it in 0..<o.iterations {
+            if let shouldStop, shouldStop() {
+                throw RefinementInterrupted(detail: "in the model-distillation stage before iteration \(it + 1) of \(o.iterations) (this stage is "
+                                            + "not checkpointed\(stopCheckpoint == nil ? "" : "; --resume reruns it from the refined blocks"))",
+                                            checkpoint: stopCheckpoint)
+            }
             params.zeroGradients()
             offsets.zeroGradients()
             var batchLoss = 0.0

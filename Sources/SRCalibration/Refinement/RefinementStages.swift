@@ -1,3 +1,4 @@
+import HarmoQ
 import SRIO
 
 /// The output-level refinement of a plan as stages: block reconstruction, then whole-model distillation, each optional
@@ -11,11 +12,26 @@ public struct RefinementStages: Sendable {
     }
 
     /// Runs the stages in order on `plan` (each from the previous one's result); `log` gets their progress lines.
-    public func refine(plan: QParams, weights: [String: Tensor], patches: [Tensor],
+    /// With a `checkpoint`, the block stage writes it after every block and resumes from it; both stages stop (throwing
+    /// `RefinementInterrupted`) once its `shouldStop` is true. The caller removes the checkpoint after writing the output.
+    public func refine(plan: QParams, weights: [String: Tensor], patches: [Tensor], checkpoint: RefinementCheckpoint? = nil,
                        log: ((String) -> Void)? = nil) throws -> QParams {
+        if let cp = checkpoint, cp.resume, block == nil {
+            throw QuantError("--resume: only the block stage is checkpointed; --mode model has nothing to resume from")
+        }
         var q = plan
-        if let b = block { q = try BlockReconstruction.refine(plan: q, weights: weights, patches: patches, options: b, log: log).qparams }
-        if let m = model { q = try ModelDistillation.refine(plan: q, weights: weights, patches: patches, options: m, log: log).qparams }
+        if let b = block {
+            q = try BlockReconstruction.refine(plan: q, weights: weights, patches: patches, options: b, checkpoint: checkpoint, log: log).qparams
+        }
+        if let m = model {
+            q = try ModelDistillation.refine(plan: q, weights: weights, patches: patches, options: m, shouldStop: checkpoint?.shouldStop,
+                                             stopCheckpoint: block == nil ? nil : checkpoint?.path, log: log).qparams
+        }
         return q
+    }
+
+    /// The stages' settings in words (a checkpoint's "stages" setting).
+    public var summary: String {
+        [block.map { "block: " + $0.summary }, model.map { "model: " + $0.summary }].compactMap { $0 }.joined(separator: " | ")
     }
 }
