@@ -30,7 +30,7 @@ step "2/5 harmoq eval (FP) — DAT-light x2 on Set5"
 head -n 6 "$OUT/sites.txt"; echo "  … ($(wc -l < "$OUT/sites.txt") lines in $OUT/sites.txt)"
 "$B" eval --model "$MODEL" --set Data/Set5 --scale 2 --json "$OUT/fp.json"
 
-step "3/5 calibrate W4A4 on $PATCHES patches from $CALIB (MinMax, then HarmoQ corrected, $ITER ABR iterations/site)"
+step "3/5 calibrate W4A4 on $PATCHES patches from $CALIB (MinMax, then HarmoQ corrected: $ITER ABR iterations/site, then its default block reconstruction)"
 "$B" calibrate --model "$MODEL" --method minmax --bits w4a4 --sources "$CALIB" --patches "$PATCHES" \
   --out "$OUT/minmax-w4a4.qparams" --report "$OUT/minmax-w4a4.report.json" 2> "$OUT/minmax-w4a4.log" \
   || { tail -20 "$OUT/minmax-w4a4.log"; exit 1; }
@@ -47,7 +47,7 @@ step "4/5 evaluate the quantized models on Set5"
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
-rows = [("FP32", "fp.json"), ("W4A4 MinMax", "minmax-w4a4.json"), ("W4A4 HarmoQ (corrected)", "harmoq-w4a4.json")]
+rows = [("FP32", "fp.json"), ("W4A4 MinMax", "minmax-w4a4.json"), ("W4A4 HarmoQ (corrected) + block refinement", "harmoq-w4a4.json")]
 print("\nDAT-light x2, Set5 (Y, border 2)        PSNR      SSIM")
 for name, f in rows:
     r = json.load(open(f"{out}/{f}"))

@@ -43,7 +43,7 @@ if [ -d ../shared/data/DIV2K-calib ]; then CALIB=../shared/data/DIV2K-calib
 else ./ci/fetch-demo-images.sh >/dev/null; CALIB=.cache/calib-images; fi
 
 echo "onnx-check: calibrating $MODEL W4A4 (harmoq, 4 patches, 20 iterations) on $CALIB"
-"$B" calibrate --model "$MODEL" --method harmoq --bits w4a4 --patches 4 --iterations 20 --seed 0 \
+"$B" calibrate --model "$MODEL" --method harmoq --bits w4a4 --patches 4 --iterations 20 --seed 0 --refine none \
   --sources "$CALIB" --out "$OUT/w4a4.qparams" 2> "$OUT/calibrate.log" || { tail -20 "$OUT/calibrate.log"; exit 1; }
 echo "onnx-check: exporting every quantized Linear site"
 "$B" export-onnx --model "$MODEL" --quant "$OUT/w4a4.qparams" --out "$OUT/sites" --sites all \
@@ -59,7 +59,7 @@ echo "onnx-check: whole-model FP32 export + onnxruntime on $SET5 x2"
   || { tail -20 "$OUT/whole-fp32.log"; exit 1; }
 echo "onnx-check: calibrating $MODEL W8A8 (harmoq, symmetric activations, 2 patches, 5 iterations) for the QDQ model"
 "$B" calibrate --model "$MODEL" --method harmoq --bits w8a8 --activation-scheme symmetric --patches 2 --iterations 5 \
-  --seed 0 --sources "$CALIB" --out "$OUT/w8a8-sym.qparams" 2> "$OUT/calibrate-w8a8.log" || { tail -20 "$OUT/calibrate-w8a8.log"; exit 1; }
+  --refine none --seed 0 --sources "$CALIB" --out "$OUT/w8a8-sym.qparams" 2> "$OUT/calibrate-w8a8.log" || { tail -20 "$OUT/calibrate-w8a8.log"; exit 1; }
 "$B" export-onnx --whole-model --model "$MODEL" --quant "$OUT/w8a8-sym.qparams" --out "$OUT/whole-w8a8" --check-set "$SET5" \
   2> "$OUT/whole-w8a8.log" || { tail -20 "$OUT/whole-w8a8.log"; exit 1; }
 "$VENV/bin/python" ci/onnx-model-check.py --export "$OUT/whole-fp32" --export "$OUT/whole-w8a8" \

@@ -53,6 +53,10 @@ public struct RegisteredMethod: Sendable {
     public let summary: String
     public let kind: MethodKind
     let build: (@Sendable (MethodSettings) throws -> CalibrationMethod)?
+    /// The output-level refinement `harmoq calibrate` runs after this method when `--refine` is not given (DAT-light
+    /// plans; `--refine none` skips it). HarmoQ corrected: block reconstruction with learned weights, the best preset
+    /// measured (docs/refinement.md).
+    public var defaultRefinement: RefinementStages? = nil
 
     /// The per-layer method with these settings; throws for an output-level method (it has its own trainer) and for
     /// settings the method rejects (the message names the setting).
@@ -68,7 +72,8 @@ public struct RegisteredMethod: Sendable {
 public enum MethodRegistry {
     public static let all: [RegisteredMethod] = [
         RegisteredMethod(name: "harmoq", summary: "HarmoQ, corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss, affine activation grid with an integer zero point)",
-                         kind: .perLayer, build: { try harmoq(.corrected(), $0) }),
+                         kind: .perLayer, build: { try harmoq(.corrected(), $0) },
+                         defaultRefinement: RefinementStages(block: BlockReconstructionOptions())),
         RegisteredMethod(name: "harmoq-literal", summary: "HarmoQ with the paper's formulas as printed (symmetric activation grid)",
                          kind: .perLayer, build: { try harmoq(.paperLiteral(), $0) }),
         RegisteredMethod(name: "minmax", summary: "MinMax bounds (symmetric AbsMax), the paper's θ ← MinMax(D)",

@@ -109,8 +109,8 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Write the checkpoint <out>.partial (+ .json) after every N sites.")
     var checkpointEvery: Int = 1
 
-    @Option(help: "After calibrating, refine the plan at the output level with `harmoq refine`'s defaults: block (block reconstruction of every clipping bound), model (whole-model distillation of the bounds) or block+model (block: DAT-light; model: DAT-light and SwinIR-light; docs/refinement.md). The refined plan replaces the output.")
-    var refine: RefinementMode?
+    @Option(help: "After calibrating, refine the plan at the output level with `harmoq refine`'s defaults on the same patches: none | block (block reconstruction of every clipping bound and of the weights within ±1 step) | model (whole-model distillation of the bounds) | block+model (block: DAT-light; model: DAT-light and SwinIR-light; docs/refinement.md). The refined plan replaces the output. Default: the method's own (harmoq: block on DAT-light, the best preset measured; the other methods: none).")
+    var refine: CalibrationRefinement?
 
     @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan). Composes with every method except 2dquant; docs/rotations.md.")
     var rotate: RotateOption = .none
@@ -127,7 +127,9 @@ struct Calibrate: ParsableCommand {
             throw CLIError("--rotate is not available with --method \(method.name) (its DOBI + DQC run their own forward); use --method dobi --rotate \(rotate.rawValue)")
         }
         if method.registered.kind == .outputLevel {
-            guard refine == nil else { throw CLIError("--refine is not available with --method 2dquant (its DQC is already output-level)") }
+            guard refine == nil || refine == CalibrationRefinement.none else {
+                throw CLIError("--refine is not available with --method 2dquant (its DQC is already output-level)")
+            }
             guard zeroPoint == nil else { throw CLIError("--zero-point is not available with --method 2dquant (the official 2DQuant grid has a float zero point)") }
             return try runTwoDQuant()
         }
@@ -141,7 +143,9 @@ struct Calibrate: ParsableCommand {
         options.rotation = rotation
         options.rotationLayers = try CalibrationCLI.rotationLayers(rotateSites)
         if let k = rotateOperands.kind {
-            guard refine == nil else { throw CLIError("--rotate-operands is not available with --refine yet (the refinement reads the model's own qkv biases)") }
+            guard refine == nil || refine == CalibrationRefinement.none else {
+                throw CLIError("--rotate-operands is not available with --refine yet (the refinement reads the model's own qkv biases)")
+            }
             options.operandRotation = OperandRotationFold.Record(kind: k, seed: seed)
         }
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
@@ -161,15 +165,21 @@ struct Calibrate: ParsableCommand {
         } catch let e as QuantError { throw CLIError(e.description) }
         let mem = outcome.peakMemoryMiB.map { String(format: ", peak memory %.0f MiB", $0) } ?? ""
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s%@", out, outcome.qparams.sites.count, outcome.seconds, mem))
-        if let refine {
+        let refinement = try refinementStages(plan: outcome.qparams)
+        if case let (name, stages)? = refinement {
+            let cp = RefinementCheckpoint(out: out + ".refine", settings: [:], resume: false, shouldStop: { stop.received != nil })
+            defer { cp.remove() }
             do {
                 let t0 = Date()
-                let settings = try RefinementCLI.settings(mode: refine)
                 let weights = try ModelLoader.readStateDict(path: model)
                 let p = try CalibrationPatches.draw(count: patches, scale: outcome.qparams.scale, seed: seed, sources: srcs)
-                let r = try settings.refine(plan: outcome.qparams, weights: weights, patches: p.lr) { CalibrationCLI.stderr($0) }
+                let r = try stages.refine(plan: outcome.qparams, weights: weights, patches: p.lr, checkpoint: cp) { CalibrationCLI.stderr($0) }
                 try r.write(to: out)
-                CalibrationCLI.stderr(String(format: "refined %@ (+ .json): %@, %.1f s", out, refine.rawValue, Date().timeIntervalSince(t0)))
+                CalibrationCLI.stderr(String(format: "refined %@ (+ .json): %@, %.1f s", out, name, Date().timeIntervalSince(t0)))
+            } catch is RefinementInterrupted {
+                CalibrationCLI.stderr("harmoq calibrate: refinement interrupted; the calibrated, unrefined plan is in \(out). Refine it with "
+                                      + "`harmoq refine --model \(model) --quant \(out) --out \(out) --patches \(patches) --seed \(seed)` (checkpointed, resumable)")
+                throw ExitCode(128 + (stop.received ?? SIGINT))
             } catch let e as QuantError {
                 throw CLIError(e.description + " (the calibrated, unrefined plan is in \(out))")
             } catch let e as IOError { throw CLIError(e.message) }
@@ -177,7 +187,7 @@ struct Calibrate: ParsableCommand {
         if let report {
             var r = CalibrationReport(qparams: out, method: m.name, bits: bits, seconds: outcome.seconds,
                                       peakMemoryMiB: outcome.peakMemoryMiB, patches: patches, sites: outcome.qparams.sites.count)
-            r.refine = refine?.rawValue
+            r.refine = refinement?.0
             r.rotate = rotate.kind?.rawValue
             try r.write(to: report)
         }
@@ -185,6 +195,23 @@ struct Calibrate: ParsableCommand {
 }
 
 extension Calibrate {
+    /// The refinement to run after calibrating (its name and stages): `--refine`, else the method's default where it
+    /// applies (block reconstruction needs a DAT-light plan and no folded operand rotation); nil = none.
+    func refinementStages(plan: QParams) throws -> (String, RefinementStages)? {
+        if let refine {
+            guard let mode = refine.mode else { return nil }
+            return (mode.rawValue, try RefinementCLI.settings(mode: mode))
+        }
+        guard let d = method.registered.defaultRefinement else { return nil }
+        if d.block != nil, plan.architecture != Architecture.datLight.rawValue || rotateOperands != .none {
+            CalibrationCLI.stderr("harmoq calibrate: no default refinement (\(method.name)'s default, block reconstruction, needs a DAT-light plan "
+                                  + "without --rotate-operands); pass --refine model to distil the whole model")
+            return nil
+        }
+        CalibrationCLI.stderr("harmoq calibrate: refining with \(d.summary) — \(method.name)'s default; --refine none skips it")
+        return (d.block != nil && d.model != nil ? "block+model" : d.block != nil ? "block" : "model", d)
+    }
+
     /// The method settings from the flags (the registry applies the ones the chosen method reads).
     func settings() throws -> MethodSettings {
         var st = MethodSettings()

@@ -11,6 +11,14 @@ enum RefinementMode: String, CaseIterable, ExpressibleByArgument {
     case blockModel = "block+model"
 }
 
+/// `--refine` of `harmoq calibrate`: a refinement mode, or none (nil: the method's default).
+enum CalibrationRefinement: String, CaseIterable, ExpressibleByArgument {
+    case none, block, model
+    case blockModel = "block+model"
+
+    var mode: RefinementMode? { self == .none ? nil : RefinementMode(rawValue: rawValue) }
+}
+
 /// `harmoq refine --learn`: which clipping bounds Adam learns.
 enum LearnedBounds: String, CaseIterable, ExpressibleByArgument { case all, activations, weights }
 

@@ -60,6 +60,9 @@ struct Tables: ParsableCommand {
     @Option(help: "Online rotations in every calibration of the run: none | hadamard | random (as `harmoq calibrate --rotate`; docs/rotations.md).")
     var rotate: RotateOption = .none
 
+    @Option(help: "Comma-separated Table-1 methods that also get a row '<method> + block refinement': the same plan after block reconstruction with `harmoq refine`'s defaults on the same patches (docs/refinement.md).")
+    var refineMethods: String?
+
     func run() throws {
         if let path = evaluate {
             let sets = quick ? ["Set5"] : ["Set5", "Set14"]
@@ -101,6 +104,13 @@ struct Tables: ParsableCommand {
         }
         if let seed { spec.seed = seed }
         spec.rotation = rotate.kind
+        if let refineMethods {
+            let names = refineMethods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for n in names where !spec.table1Methods.contains(n) {
+                throw CLIError("--refine-methods: '\(n)' is not a Table-1 method (use some of \(spec.table1Methods.joined(separator: ", ")))")
+            }
+            spec.refineMethods = names
+        }
         if let limit { guard limit >= 1 else { throw CLIError("--limit must be ≥ 1") }; spec.imageLimit = limit }
         let command = "harmoq tables" + CommandLine.arguments.dropFirst(2).map { " " + $0 }.joined()
         let cells = try PaperTables.run(spec: spec, shared: shared) { CalibrationCLI.stderr($0) }

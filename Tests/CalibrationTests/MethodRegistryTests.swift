@@ -29,6 +29,15 @@ struct MethodRegistryTests {
         #expect(l == wantL)
     }
 
+    /// The default refinement after calibrating (`harmoq calibrate` without `--refine`): HarmoQ corrected runs block
+    /// reconstruction with its default options (learned weights); every other method none.
+    @Test func onlyHarmoQRefinesByDefault() throws {
+        let h = try MethodRegistry.named("harmoq").defaultRefinement
+        #expect(h?.block == BlockReconstructionOptions() && h?.model == nil)
+        #expect(h?.block?.learnWeights == true)
+        for m in MethodRegistry.all where m.name != "harmoq" { #expect(m.defaultRefinement == nil, "\(m.name)") }
+    }
+
     /// Hand-worked: each setting lands in the field it names; warm-up = min(300, iterations / 10).
     @Test func settingsReachTheConfig() throws {
         var s = MethodSettings()
