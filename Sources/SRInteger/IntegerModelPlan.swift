@@ -4,7 +4,7 @@ import SRIO
 import SREngine
 
 /// Whole-model integer execution (docs/integer.md): one `IntegerLinear` per Linear site, with weights packed
-/// per output channel and a per-tensor activation quantizer, from MinMax (AbsMax) bounds (`minMax`) or from a
+/// per output channel and a per-tensor activation quantizer, from the registry's MinMax bounds (`minMax`) or from a
 /// calibration's per-site `LayerQuantization` (`fromLayers`, e.g. a QPARAMS file).
 ///
 /// It is the engine's `LinearExecutor`: `install(on:)` sets `model.linearExecutor`, after which every planned
@@ -23,13 +23,17 @@ public final class IntegerModelPlan: LinearExecutor {
         self.linears = linears
     }
 
-    /// Calibrates on `calibration` inputs (each (1, 3, H, W)): activation bounds are the AbsMax of each Linear
-    /// site's input over all of them; weights are packed from the model's current Linear weights.
+    /// Calibrates on `calibration` inputs (each (1, 3, H, W)) with the registry's MinMax method (`MethodRegistry`
+    /// "minmax", `BaselineCalibration`): symmetric per-output-channel AbsMax weight bounds on the model's current
+    /// Linear weights, a per-tensor AbsMax activation bound per site; then `fromLayers`.
+    ///
+    /// The inputs are streamed, not held: AbsMax reads only the extremes of a site's inputs, so each site's problem
+    /// carries two sample rows, its smallest and its largest input value over all calls (`ExtremesObserver`), and
+    /// gets the bounds it would get from every input.
     public static func minMax(model: any SRModel, bits: Int, calibration: [Tensor],
                               isa: IntegerGEMM.ISA = .best) throws -> IntegerModelPlan {
         guard !calibration.isEmpty else { throw IntegerError("IntegerModelPlan needs at least one calibration input") }
-        // Streaming AbsMax per site (the same values as capturing every input, without holding them).
-        let observer = AbsMaxObserver()
+        let observer = ExtremesObserver()
         let previous = model.hook
         model.hook = observer
         defer { model.hook = previous }
@@ -37,16 +41,17 @@ public final class IntegerModelPlan: LinearExecutor {
             _ = try model.forward(input)
             if let e = observer.error { throw e }
         }
-        let absMax = observer.absMax
-        var linears: [String: IntegerLinear] = [:]
+        let method = try MethodRegistry.method("minmax")
+        var layers: [String: LayerQuantization] = [:]
         for site in model.sites where site.isLinear {
-            guard let m = absMax[site.name] else { throw IntegerError("site \(site.name) was not reached by the calibration forward") }
-            let (w, b) = try model.linearWeight(site)
-            let (packed, _) = try PackedLinearWeight.minMax(w, bits: bits)
-            let qx = try Quantizer(bits: bits, lower: -m, upper: m, scheme: .symmetric)
-            linears[site.name] = try IntegerLinear(weight: packed, bias: b?.data, activation: qx, isa: isa)
+            guard let (lo, hi) = observer.extremes[site.name] else { throw IntegerError("site \(site.name) was not reached by the calibration forward") }
+            let w = try model.linearWeight(site).weight
+            let (m, d) = (w.shape[0], w.shape[1])
+            let problem = try LayerProblem(weight: w.data, outputs: m, inputs: d,
+                                           samples: [Float](repeating: lo, count: d) + [Float](repeating: hi, count: d), rows: 2)
+            layers[site.name] = try BaselineCalibration.calibrate(problem, method: method, weightBits: bits, activationBits: bits)
         }
-        return IntegerModelPlan(bits: bits, linears: linears)
+        return try fromLayers(model: model, layers: layers, isa: isa)
     }
 
     /// Runs a planned site in integers: out (rows × out, stride ldo) from x (rows × in, stride ldx).
@@ -122,16 +127,18 @@ extension IntegerModelPlan {
     }
 }
 
-/// Records max |x| of every Linear site's input (`Observer.absMax` per call, maximum over calls).
-final class AbsMaxObserver: ActivationHook {
-    var absMax: [String: Float] = [:]
+/// Records the smallest and largest input value of every Linear site over all calls (per call `Observer.minMax`,
+/// which also rejects NaN/Inf; then the minimum and maximum over calls).
+final class ExtremesObserver: ActivationHook {
+    var extremes: [String: (Float, Float)] = [:]
     var error: Error?
 
     func process(site: Site, index: Int, values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
         guard site.isLinear else { return }
         do {
-            let (lo, hi) = try Observer.absMax(Array(values))
-            absMax[site.name] = max(absMax[site.name] ?? 0, max(-lo, hi))
+            let (lo, hi) = try Observer.minMax(Array(values))
+            let old = extremes[site.name] ?? (lo, hi)
+            extremes[site.name] = (min(old.0, lo), max(old.1, hi))
         } catch { self.error = self.error ?? error }
     }
 }
