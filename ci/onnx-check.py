@@ -308,6 +308,61 @@ def self_test(dir_, e, tmp):
     return out
 
 
+def self_test_rotated(dir_, e, tmp):
+    """The self-test for a rotated site (initializer `rotation`): harmoq's own files pass; a code moved one step where
+    the grid coordinate is far from a rounding boundary is an other mismatch (fail), one moved where it is within the
+    rotation's margin (when the data has such an element) a rotation rounding (pass); codes of the unrotated x (an
+    export that forgot R) fail. Returns (name, ok, detail) triples."""
+    import shutil
+    rows, d = e["rows"], e["inFeatures"]
+    model = onnx.load(os.path.join(dir_, e["onnx"]))
+    R = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}["rotation"]
+    x = load(dir_, e["input"], np.float32, (rows, d))
+    affine = e.get("activationScheme") == "affine"
+    code_type = np.uint8 if affine else np.int8
+    ours = load(dir_, e["codes"], code_type, (rows, d)).astype(np.int32)
+    v, margin = rotated_grid(e, x, R)
+    amb = near_half(v, margin)
+    lo, hi = e["codeMin"], e["codeMax"]
+
+    def case(name, c):
+        sub = os.path.join(tmp, name)
+        os.makedirs(sub, exist_ok=True)
+        for k in ("onnx", "input", "output"):
+            shutil.copy(os.path.join(dir_, e[k]), os.path.join(sub, e[k]))
+        c.astype(code_type).tofile(os.path.join(sub, e["codes"]))
+        return check_site(sub, e)
+
+    def step_at(mask):
+        idx = np.argwhere(mask & (ours > lo) & (ours < hi))
+        if len(idx) == 0:
+            return None
+        c = ours.copy()
+        i, j = idx[0]
+        c[i, j] += 1 if v[i, j] > ours[i, j] - (zero_point(e) or 0) else -1    # towards the other side of v
+        return c
+
+    out = []
+    r = case("rot-as-exported", ours)
+    out.append(("rotated site: harmoq's codes pass", r["pass"] and r["otherMismatches"] == 0,
+                f"rotation-rounding mismatches {r['rotationRoundingMismatches']}, ambiguous elements {r['rotationAmbiguousElements']}"))
+    far = step_at(~amb)
+    if far is not None:
+        r = case("rot-one-step-far", far)
+        out.append(("rotated site: a one-step code difference away from a boundary is an other mismatch and fails",
+                    (not r["pass"]) and r["otherMismatches"] >= 1, f"other mismatches {r['otherMismatches']}"))
+    near = step_at(amb)
+    if near is not None:
+        r = case("rot-one-step-near", near)
+        out.append(("rotated site: a one-step code difference within the rotation's margin is a rotation rounding and passes",
+                    r["pass"] and r["rotationRoundingMismatches"] >= 1, f"rotation-rounding mismatches {r['rotationRoundingMismatches']}"))
+    unrotated = codes(e, grid(e, x), "even")
+    r = case("rot-forgotten", unrotated)
+    out.append(("codes of the unrotated input (R forgotten) fail", (not r["pass"]) and r["otherMismatches"] > rows,
+                f"other mismatches {r['otherMismatches']}"))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--export", required=True, help="folder written by harmoq export-onnx (with index.json)")
@@ -335,8 +390,11 @@ def main():
         if first is None:
             selftest = [("self-test needs an exported site with quantized activations", False, "none")]
         else:
+            rotated = next((e for e in index["sites"] if e["exported"] and e.get("codes") and e.get("rotation")), None)
             with tempfile.TemporaryDirectory() as tmp:
-                selftest = self_test(a.export, first, tmp)
+                selftest = self_test(a.export, first, tmp) if not first.get("rotation") else []
+                if rotated is not None:
+                    selftest += self_test_rotated(a.export, rotated, tmp)
 
     for p in (a.report, a.detail, a.markdown):
         os.makedirs(os.path.dirname(os.path.abspath(p)), exist_ok=True)

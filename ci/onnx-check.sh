@@ -13,7 +13,8 @@
 #      of harmoq's per image and for the mean -> ci-artifacts/onnx-model-report.{json,md};
 #   6. rotated plans (issue #15: MinMax with online Hadamard rotations of qkv/fc1/fc2, 2 patches): the per-site export
 #      of the first 12 quantized sites (blocks 0-2; 512 rows each) of a W4A4 plan (codes equal up to the float32
-#      rotation's rounding margin, outputs within the bound) and the whole model of a W8A8 plan on the first Set5 image
+#      rotation's rounding margin, outputs within the bound) and the whole model of a W8A8 plan (online rotations and
+#      the folded q/k operand rotations, --rotate-operands random, so the plan's folded qkv biases) on the first Set5 image
 #      (PSNR-Y within 0.01 dB; at W4A4 the whole-model check does not hold even without rotation, docs/onnx.md)
 #      -> ci-artifacts/onnx-rotated-report{,-detail}.json, onnx-rotated-report.md, onnx-rotated-model-report.{json,md}.
 # Env: HARMOQ_BIN (default .build/debug/harmoq, built when missing), ONNX_OUT (default out/onnx-check).
@@ -72,9 +73,9 @@ echo "onnx-check: calibrating $MODEL W4A4 (minmax, --rotate hadamard, 2 patches)
 "$B" export-onnx --model "$MODEL" --quant "$OUT/w4a4-rot.qparams" --out "$OUT/sites-rot" --sites 12 \
   --patches 1 --seed 1 --rows 512 --sources "$CALIB" 2> "$OUT/export-rot.log" || { tail -20 "$OUT/export-rot.log"; exit 1; }
 "$VENV/bin/python" ci/onnx-check.py --export "$OUT/sites-rot" --report "$ART/onnx-rotated-report.json" \
-  --detail "$ART/onnx-rotated-report-detail.json" --markdown "$ART/onnx-rotated-report.md"
-echo "onnx-check: calibrating $MODEL W8A8 (minmax, --rotate hadamard, 2 patches) for the rotated whole model"
-"$B" calibrate --model "$MODEL" --method minmax --bits w8a8 --rotate hadamard --patches 2 --seed 0 --sources "$CALIB" \
+  --detail "$ART/onnx-rotated-report-detail.json" --markdown "$ART/onnx-rotated-report.md" --self-test
+echo "onnx-check: calibrating $MODEL W8A8 (minmax, --rotate hadamard --rotate-operands random, 2 patches) for the rotated whole model"
+"$B" calibrate --model "$MODEL" --method minmax --bits w8a8 --rotate hadamard --rotate-operands random --patches 2 --seed 0 --sources "$CALIB" \
   --out "$OUT/w8a8-rot.qparams" 2> "$OUT/calibrate-w8a8-rot.log" || { tail -20 "$OUT/calibrate-w8a8-rot.log"; exit 1; }
 "$B" export-onnx --whole-model --model "$MODEL" --quant "$OUT/w8a8-rot.qparams" --out "$OUT/whole-w8a8-rot" \
   --check-set "$SET5" --limit 1 2> "$OUT/whole-w8a8-rot.log" || { tail -20 "$OUT/whole-w8a8-rot.log"; exit 1; }
