@@ -64,6 +64,12 @@ public final class IntegerModelPlan: LinearExecutor {
         return true
     }
 
+    /// Resident bytes of the planned Linear weights: packed codes + per-channel scales, and as FP32 (4 bytes a weight).
+    public var linearWeightBytes: (packed: Int, float32: Int) {
+        (linears.values.reduce(0) { $0 + $1.weight.byteCount },
+         linears.values.reduce(0) { $0 + 4 * $1.weight.outFeatures * $1.weight.inFeatures })
+    }
+
     /// Makes this plan the model's Linear executor.
     public func install(on model: any SRModel) { model.linearExecutor = self }
 

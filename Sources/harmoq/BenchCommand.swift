@@ -130,13 +130,12 @@ struct Bench: ParsableCommand {
         return all.first { ($0 as NSString).deletingPathExtension == name } ?? name + ".png"
     }
 
-    /// `--int`: one configuration = FP32, or (bits, fake-quant | integer).
+    /// `--int`: one configuration = FP32, or (plan, float-fq | fake-quant | integer); `IntegerModelBench` runs them.
     private func runInteger(_ net: any SRModel, identity: ModelIdentity, images: [(name: String, image: Tensor)]) throws {
         let widths = try bits.split(separator: ",").map { try IntegerSetup.parseBits(String($0).trimmingCharacters(in: .whitespaces)) }
         guard !widths.isEmpty else { throw CLIError("harmoq bench: --bits is empty") }
         func log(_ m: String) { FileHandle.standardError.write(Data(("bench: " + m + "\n").utf8)) }
-        enum Mode { case fp, fakeFloat, fake, int }
-        var configs: [(name: String, setup: IntegerSetup?, mode: Mode)] = [("FP32", nil, .fp)]
+        var configs: [IntegerModelBench.Configuration] = [.fp32]
         if let quant {
             let files = quant.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !files.isEmpty else { throw CLIError("harmoq bench: --quant is empty") }
@@ -149,62 +148,17 @@ struct Bench: ParsableCommand {
                     tag = "W\(q.weightBits)A\(q.activationBits)"
                     if configs.contains(where: { $0.name.hasSuffix(" " + tag) }) { tag += " " + (file as NSString).lastPathComponent }
                 }
-                if floatDomain { configs.append(("float-fq " + tag, setup, .fakeFloat)) }
-                configs.append(("fake-quant " + tag, setup, .fake))
-                configs.append(("integer " + tag, setup, .int))
+                configs += IntegerModelBench.Configuration.of(setup, tag: tag, floatDomain: floatDomain)
             }
         } else {
             for b in widths {
                 log("MinMax W\(b)A\(b) plan, calibrating on \(images.count) images…")
                 let setup = try binding.integerSetup(model: net, bits: "w\(b)a\(b)", quant: nil, calibration: images.map(\.image), identity: identity, command: "bench")
-                if floatDomain { configs.append(("float-fq W\(b)A\(b)", setup, .fakeFloat)) }
-                configs.append(("fake-quant W\(b)A\(b)", setup, .fake))
-                configs.append(("integer W\(b)A\(b)", setup, .int))
+                configs += IntegerModelBench.Configuration.of(setup, tag: "W\(b)A\(b)", floatDomain: floatDomain)
             }
         }
-        func install(_ c: (name: String, setup: IntegerSetup?, mode: Mode)) throws {
-            switch c.mode {
-            case .fp: break
-            case .fakeFloat: try c.setup!.installFake(on: net, codeDomain: false)
-            case .fake: try c.setup!.installFake(on: net)
-            case .int: try c.setup!.installInteger(on: net)
-            }
-        }
-        func reset() { net.linearExecutor = nil; net.operandExecutor = nil; net.hook = nil; net.restoreOriginalWeights() }
-
-        // Latency: per repeat, per image, every configuration in turn; one untimed warm-up round first.
-        var seconds = Array(repeating: Array(repeating: [Double](), count: images.count), count: configs.count)
-        var cpuSeconds = seconds   // process CPU time (all threads) of the same forwards: less sensitive to a loaded machine
-        for r in 0...repeats {
-            for (i, img) in images.enumerated() {
-                for (ci, c) in configs.enumerated() {
-                    try install(c)
-                    let c0 = EngineBenchmark.processCPUSeconds()
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    _ = try net.forward(img.image)
-                    let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-                    let dc = EngineBenchmark.processCPUSeconds() - c0
-                    reset()
-                    if r > 0 { seconds[ci][i].append(dt); cpuSeconds[ci][i].append(dc) }
-                }
-            }
-            log(r == 0 ? "warm-up round done" : "repeat \(r)/\(repeats) done")
-        }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
-        let medians = seconds.map { $0.map(median) }
-        let totals = medians.map { $0.reduce(0, +) }
-        let cpuTotals = cpuSeconds.map { $0.map(median).reduce(0, +) }
-
-        // Peak memory: one pass over the set per configuration, the high-water mark reset before it.
-        var peaks: [(before: Int, peak: Int)?] = []
-        for c in configs {
-            try install(c)
-            let before = ProcessMemory.trimAndResetPeak()
-            for img in images { _ = try net.forward(img.image) }
-            let peak = ProcessMemory.peakResidentBytes()
-            reset()
-            if let before, let peak { peaks.append((before, peak)) } else { peaks.append(nil) }
-        }
+        let result = try IntegerModelBench.run(model: net, images: images.map(\.image), configurations: configs, repeats: repeats, progress: log)
+        let (seconds, medians, totals, cpuTotals, peaks) = (result.seconds, result.medians, result.totals, result.cpuTotals, result.peaks)
 
         let cpus = ProcessInfo.processInfo.activeProcessorCount
         print("Integer execution bench: \(net.architecture.rawValue) x\(net.scale), \(images.count) images from \(set), "
@@ -235,12 +189,12 @@ struct Bench: ParsableCommand {
                            Double(p.peak - p.before) / 1e6, Double(fp.peak - fp.before) / Double(max(1, p.peak - p.before))))
         }
         print("resident Linear weights of the plans (packed codes + per-channel scales) vs FP32 (4 bytes per weight):")
-        let fpLinearBytes = configs.compactMap(\.setup).first.map { s in s.plan.linears.values.reduce(0) { $0 + 4 * $1.weight.outFeatures * $1.weight.inFeatures } } ?? 0
+        let fpLinearBytes = configs.compactMap(\.setup).first?.plan.linearWeightBytes.float32 ?? 0
         var seen = Set<Int>()
-        for c in configs where c.mode == .int {
+        for c in configs where c.mode == .integer {
             let p = c.setup!.plan
             guard seen.insert(p.bits).inserted else { continue }
-            let packed = p.linears.values.reduce(0) { $0 + $1.weight.byteCount }
+            let packed = p.linearWeightBytes.packed
             print(String(format: "  W%dA%d: %d bytes vs %d (%.2f× smaller)", p.bits, p.bits, packed, fpLinearBytes, Double(fpLinearBytes) / Double(packed)))
         }
         if perSite, let first = images.first {

@@ -38,9 +38,7 @@ public enum EngineBenchmark {
             for (name, img) in images {
                 var secs: [Double] = [], cpu: [Double] = []
                 for r in 0..<repeats {
-                    let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
-                    _ = try model.forward(img)
-                    let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, dc = processCPUSeconds() - c0
+                    let (dt, dc) = try timed { _ = try model.forward(img) }
                     secs.append(dt)
                     cpu.append(dc)
                     progress("\(label) \(name) \(img.shape[2])x\(img.shape[3]) repeat \(r + 1)/\(repeats): "
@@ -69,7 +67,15 @@ public enum EngineBenchmark {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    static func median(_ xs: [Double]) -> Double {
+    /// Wall-clock and process CPU seconds (all threads) of one call of `body`.
+    public static func timed(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+        let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
+        try body()
+        return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, processCPUSeconds() - c0)
+    }
+
+    /// The median (mean of the two middle values for an even count); NaN when empty.
+    public static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         guard !s.isEmpty else { return .nan }
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
