@@ -6,6 +6,17 @@
 
 #define CIK_CP_MAX_K 65536
 
+/// dst[p] = src[p·stride] − off as int8, returns Σ dst (contiguous sources get their own, vectorisable loop).
+static inline int64_t pack_codes(const float *src, long stride, int n, int off, int8_t *dst) {
+    int64_t s = 0;
+    if (stride == 1) {
+        for (int p = 0; p < n; p++) { const int v = (int)src[p] - off; dst[p] = (int8_t)v; s += v; }
+    } else {
+        for (int p = 0; p < n; p++) { const int v = (int)src[(long)p * stride] - off; dst[p] = (int8_t)v; s += v; }
+    }
+    return s;
+}
+
 int cik_code_product(int isa, int m, int n, int k, const float *a, long aRow, long aCol, int oa,
                      const float *b, long bRow, long bCol, int ob, float *c, int ldc) {
     if (m < 0 || n < 0 || k < 0) return -1;
@@ -16,8 +27,17 @@ int cik_code_product(int isa, int m, int n, int k, const float *a, long aRow, lo
     size_t bytes = (size_t)m * kc + (size_t)n * kc + scratchBytes + (size_t)m * n * sizeof(int32_t)
                    + (size_t)(m + n) * sizeof(int64_t) + (chunks > 1 ? (size_t)m * n * sizeof(int64_t) : 0)
                    + 8 * 64;   // each of the 7 blocks below starts on a 64-byte boundary
-    unsigned char *mem = (unsigned char *)malloc(bytes);
-    if (!mem) return -1;
+    // One buffer per thread, kept and grown as needed: the attention calls this once per window and head (thousands
+    // of times per forward), and a fresh malloc of a few hundred kB is an mmap + page faults each time.
+    static __thread unsigned char *tlBuf = NULL;
+    static __thread size_t tlCap = 0;
+    if (bytes > tlCap) {
+        unsigned char *grown = (unsigned char *)realloc(tlBuf, bytes);
+        if (!grown) return -1;
+        tlBuf = grown;
+        tlCap = bytes;
+    }
+    unsigned char *mem = tlBuf;
     unsigned char *cur = mem;
 #define TAKE(T, count) ((T *)(cur = (unsigned char *)(((uintptr_t)cur + 63) & ~(uintptr_t)63), cur += (count) * sizeof(T), cur - (count) * sizeof(T)))
     int8_t *pa = TAKE(int8_t, (size_t)m * kc);
@@ -34,26 +54,23 @@ int cik_code_product(int isa, int m, int n, int k, const float *a, long aRow, lo
     int rc = 0;
     for (int p0 = 0; p0 < k || (k == 0 && p0 == 0); p0 += kc) {
         const int kk = k - p0 < kc ? k - p0 : kc;
-        for (int i = 0; i < m; i++) {
-            const float *ai = a + (long)i * aRow + (long)p0 * aCol;
-            int8_t *d = pa + (size_t)i * kk;
-            int64_t s = 0;
-            for (int p = 0; p < kk; p++) { const int v = (int)ai[(long)p * aCol] - oa; d[p] = (int8_t)v; s += v; }
-            rowA[i] += s;
-        }
-        for (int j = 0; j < n; j++) {
-            const float *bj = b + (long)p0 * bRow + (long)j * bCol;
-            int8_t *d = pb + (size_t)j * kk;
-            int64_t s = 0;
-            for (int p = 0; p < kk; p++) { const int v = (int)bj[(long)p * bRow] - ob; d[p] = (int8_t)v; s += v; }
-            colB[j] += s;
-        }
+        for (int i = 0; i < m; i++)
+            rowA[i] += pack_codes(a + (long)i * aRow + (long)p0 * aCol, aCol, kk, oa, pa + (size_t)i * kk);
+        for (int j = 0; j < n; j++)
+            colB[j] += pack_codes(b + (long)p0 * bRow + (long)j * bCol, bRow, kk, ob, pb + (size_t)j * kk);
         if (kk == 0) { for (size_t t = 0; t < (size_t)m * n; t++) s32[t] = 0; break; }
         rc = cik_gemm_s8_packed(isa, m, n, kk, pa, kk, 8, (const uint8_t *)pb, (size_t)kk, scratch, s32, n);
         if (rc != 0) break;
         if (acc) for (size_t t = 0; t < (size_t)m * n; t++) acc[t] += s32[t];
     }
-    if (rc == 0) {
+    if (rc == 0 && !acc && oa == 0 && ob == 0) {
+        // No shift, one chunk: the int32 sums as they are (a vectorisable conversion).
+        for (int i = 0; i < m; i++) {
+            const int32_t *si = s32 + (size_t)i * n;
+            float *ci = c + (size_t)i * ldc;
+            for (int j = 0; j < n; j++) ci[j] = (float)si[j];
+        }
+    } else if (rc == 0) {
         const int64_t koo = (int64_t)k * oa * ob;
         for (int i = 0; i < m; i++) {
             const int64_t ri = (int64_t)ob * rowA[i] + koo;
@@ -64,6 +81,5 @@ int cik_code_product(int isa, int m, int n, int k, const float *a, long aRow, lo
             }
         }
     }
-    free(mem);
     return rc;
 }
