@@ -75,34 +75,11 @@ public enum CalibrationCheckpoint {
     /// Reads the checkpoint for `out` and returns its sites; throws one clear error when it is missing, unreadable, or
     /// was made with other settings (naming each differing setting).
     public static func load(out: String, settings: [String: String]) throws -> [SiteQuantization] {
-        let p = path(for: out)
-        guard FileManager.default.fileExists(atPath: p), FileManager.default.fileExists(atPath: p + ".json") else {
-            throw QuantError("--resume: no checkpoint '\(p)' (+ .json) to resume from; run without --resume to start afresh")
-        }
-        let q: QParams
-        do { q = try QParams.read(path: p) } catch {
-            throw QuantError("--resume: checkpoint '\(p)' is unreadable (\(error)); delete it and run without --resume")
-        }
-        guard let note = q.notes.first(where: { $0.hasPrefix(settingsNote) }),
-              let saved = try? JSONDecoder().decode([String: String].self, from: Data(note.dropFirst(settingsNote.count).utf8)) else {
-            throw QuantError("--resume: '\(p)' is not a calibration checkpoint (no settings note)")
-        }
-        let diffs = Set(saved.keys).union(settings.keys).sorted().compactMap { k -> String? in
-            saved[k] == settings[k] ? nil : "\(k): checkpoint '\(saved[k] ?? "-")', this run '\(settings[k] ?? "-")'"
-        }
-        guard diffs.isEmpty else {
-            throw QuantError("--resume: checkpoint '\(p)' was made with other settings (\(diffs.joined(separator: "; "))); "
-                             + "rerun with the checkpoint's settings or without --resume")
-        }
-        return q.sites
+        try CheckpointFile.read(path(for: out), settings: settings, note: settingsNote, noun: "checkpoint", kind: "calibration").sites
     }
 
     /// Deletes the checkpoint of `out` (both files), if any.
-    public static func remove(out: String) {
-        let p = path(for: out)
-        try? FileManager.default.removeItem(atPath: p)
-        try? FileManager.default.removeItem(atPath: p + ".json")
-    }
+    public static func remove(out: String) { CheckpointFile.remove(path(for: out)) }
 
     /// The sites done so far and when they were last written (shared with the per-site callback).
     final class State: @unchecked Sendable {
@@ -132,7 +109,7 @@ public enum CalibrationCheckpoint {
         if resume {
             r.resume = try load(out: out, settings: settings)
             log?("resuming from '\(cp)': \(r.resume.count) site(s) already calibrated")
-        } else if FileManager.default.fileExists(atPath: cp) || FileManager.default.fileExists(atPath: cp + ".json") {
+        } else if CheckpointFile.exists(cp) {
             log?("removing the old checkpoint '\(cp)' (pass --resume to continue it instead)")
             remove(out: out)
         }

@@ -121,7 +121,7 @@ public enum BlockReconstruction {
                 startPlan.sites = r.sites
                 resumed = r.stages
                 log?("resuming from '\(cp.path)': \(resumed.count) block(s) already refined")
-            } else if FileManager.default.fileExists(atPath: cp.path) || FileManager.default.fileExists(atPath: cp.path + ".json") {
+            } else if cp.exists {
                 log?("removing the old checkpoint '\(cp.path)' (pass --resume to continue it instead)")
                 cp.remove()
             }

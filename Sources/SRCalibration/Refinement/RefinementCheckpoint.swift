@@ -55,24 +55,7 @@ public struct RefinementCheckpoint: Sendable {
     /// The checkpoint's sites and finished block records; one clear error when it is missing, unreadable or made with
     /// other settings.
     func load() throws -> (sites: [SiteQuantization], stages: [RefinementRecord.Stage]) {
-        guard FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: path + ".json") else {
-            throw QuantError("--resume: no refinement checkpoint '\(path)' (+ .json) to resume from; run without --resume to start afresh")
-        }
-        let q: QParams
-        do { q = try QParams.read(path: path) } catch {
-            throw QuantError("--resume: checkpoint '\(path)' is unreadable (\(error)); delete it and run without --resume")
-        }
-        guard let note = q.notes.first(where: { $0.hasPrefix(Self.settingsNote) }),
-              let saved = try? JSONDecoder().decode([String: String].self, from: Data(note.dropFirst(Self.settingsNote.count).utf8)) else {
-            throw QuantError("--resume: '\(path)' is not a refinement checkpoint (no settings note)")
-        }
-        let diffs = Set(saved.keys).union(settings.keys).sorted().compactMap { k -> String? in
-            saved[k] == settings[k] ? nil : "\(k): checkpoint '\(saved[k] ?? "-")', this run '\(settings[k] ?? "-")'"
-        }
-        guard diffs.isEmpty else {
-            throw QuantError("--resume: checkpoint '\(path)' was made with other settings (\(diffs.joined(separator: "; "))); "
-                             + "rerun with the checkpoint's settings or without --resume")
-        }
+        let q = try CheckpointFile.read(path, settings: settings, note: Self.settingsNote, noun: "refinement checkpoint", kind: "refinement")
         return (q.sites, q.refinements?.last?.stages ?? [])
     }
 
@@ -85,8 +68,8 @@ public struct RefinementCheckpoint: Sendable {
     }
 
     /// Deletes the checkpoint (both files), if any.
-    public func remove() {
-        try? FileManager.default.removeItem(atPath: path)
-        try? FileManager.default.removeItem(atPath: path + ".json")
-    }
+    public func remove() { CheckpointFile.remove(path) }
+
+    /// True when a checkpoint (either file) is at `path`.
+    var exists: Bool { CheckpointFile.exists(path) }
 }
