@@ -167,13 +167,12 @@ struct Calibrate: ParsableCommand {
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s%@", out, outcome.qparams.sites.count, outcome.seconds, mem))
         let refinement = try refinementStages(plan: outcome.qparams)
         if case let (name, stages)? = refinement {
-            let cp = RefinementCheckpoint(out: out + ".refine", settings: [:], resume: false, shouldStop: { stop.received != nil })
-            defer { cp.remove() }
             do {
                 let t0 = Date()
                 let weights = try ModelLoader.readStateDict(path: model)
                 let p = try CalibrationPatches.draw(count: patches, scale: outcome.qparams.scale, seed: seed, sources: srcs)
-                let r = try stages.refine(plan: outcome.qparams, weights: weights, patches: p.lr, checkpoint: cp) { CalibrationCLI.stderr($0) }
+                let r = try stages.refine(plan: outcome.qparams, weights: weights, patches: p.lr,
+                                          shouldStop: { stop.received != nil }) { CalibrationCLI.stderr($0) }
                 try r.write(to: out)
                 CalibrationCLI.stderr(String(format: "refined %@ (+ .json): %@, %.1f s", out, name, Date().timeIntervalSince(t0)))
             } catch is RefinementInterrupted {

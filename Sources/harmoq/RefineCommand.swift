@@ -132,9 +132,10 @@ struct Refine: ParsableCommand {
             let p = try CalibrationPatches.draw(count: patches, scale: plan.scale, seed: seed, sources: srcs)
             let cp = RefinementCheckpoint(out: out, settings: try RefinementCheckpoint.settings(
                 modelPath: model, planPath: quant, patchCount: patches, patchSeed: seed, sources: srcs, stages: r.summary,
-                toolVersion: HarmoqVersion.string), resume: resume, shouldStop: { stop.received != nil })
+                toolVersion: HarmoqVersion.string), resume: resume)
             CalibrationCLI.stderr("harmoq refine: \(plan.method) W\(plan.weightBits)A\(plan.activationBits) from \(quant); \(mode.rawValue) on \(patches) LR patches 64×64 (seed \(seed))")
-            let refined = try r.refine(plan: plan, weights: weights, patches: p.lr, checkpoint: cp) { CalibrationCLI.stderr($0) }
+            let refined = try r.refine(plan: plan, weights: weights, patches: p.lr, checkpoint: cp,
+                                       shouldStop: { stop.received != nil }) { CalibrationCLI.stderr($0) }
             try refined.write(to: out)
             cp.remove()
         } catch let e as RefinementInterrupted {

@@ -35,9 +35,10 @@ struct RefinementResumeTests {
         #expect(whole.steps.prefix(2).allSatisfy { !$0.trace.isEmpty }, "blocks 0 and 1 trained")
 
         // Stop after the first block: the checkpoint holds block 0, nothing else is written.
-        let stopping = RefinementCheckpoint(out: b, settings: settings, resume: false, shouldStop: { true })
+        let stopping = RefinementCheckpoint(out: b, settings: settings, resume: false)
         #expect(throws: RefinementInterrupted.self) {
-            try BlockReconstruction.refine(plan: plan, weights: weights, patches: patches.lr, options: o, checkpoint: stopping)
+            try BlockReconstruction.refine(plan: plan, weights: weights, patches: patches.lr, options: o, checkpoint: stopping,
+                                           shouldStop: { true })
         }
         #expect(FileManager.default.fileExists(atPath: b + ".partial") && !FileManager.default.fileExists(atPath: b))
         #expect(try QParams.read(path: b + ".partial").refinements?.last?.stages.count == 1)

@@ -93,7 +93,7 @@ public enum BlockReconstruction {
 
     public static func refine(plan: QParams, weights: [String: Tensor], patches: [Tensor],
                               options o: BlockReconstructionOptions = .init(), checkpoint: RefinementCheckpoint? = nil,
-                              log: ((String) -> Void)? = nil) throws -> Outcome {
+                              shouldStop: (() -> Bool)? = nil, log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
         guard plan.architecture == Architecture.datLight.rawValue else {
             throw QuantError("--refine block: implemented for DAT-light only so far, the plan is for \(plan.architecture)")
@@ -238,11 +238,9 @@ public enum BlockReconstruction {
             log?(String(format: "refine block %2d/%d: MSE %.4e → %.4e (%.1f%%, %@), %d quantizers, %.1f s, ETA %.0f s",
                         bi + 1, blockCount, before, after, before > 0 ? 100 * (after - before) / before : 0,
                         kept ? "bounds of iteration \(best.iteration), operands \(best.variant)" : "start bounds kept", union.count, secs, eta))
-            if let cp = checkpoint {
-                try cp.write(plan: pq.applied(to: startPlan), stages: steps.map(\.stage))
-                if bi + 1 < blockCount, cp.shouldStop() {
-                    throw RefinementInterrupted(detail: "in block reconstruction after block \(bi + 1) of \(blockCount)", checkpoint: cp.path)
-                }
+            if let cp = checkpoint { try cp.write(plan: pq.applied(to: startPlan), stages: steps.map(\.stage)) }
+            if bi + 1 < blockCount, shouldStop?() == true {
+                throw RefinementInterrupted(detail: "in block reconstruction after block \(bi + 1) of \(blockCount)", checkpoint: checkpoint?.path)
             }
         }
 

@@ -31,13 +31,11 @@ public struct RefinementCheckpoint: Sendable {
     /// Everything that determines the result, as name → value (compared on resume).
     public let settings: [String: String]
     public let resume: Bool
-    public let shouldStop: @Sendable () -> Bool
 
-    public init(out: String, settings: [String: String], resume: Bool, shouldStop: @escaping @Sendable () -> Bool = { false }) {
+    public init(out: String, settings: [String: String], resume: Bool) {
         path = out + ".partial"
         self.settings = settings
         self.resume = resume
-        self.shouldStop = shouldStop
     }
 
     /// The settings a refinement's result depends on besides the options: the model and plan files (FNV-1a 64 digests),

@@ -12,19 +12,21 @@ public struct RefinementStages: Sendable {
     }
 
     /// Runs the stages in order on `plan` (each from the previous one's result); `log` gets their progress lines.
-    /// With a `checkpoint`, the block stage writes it after every block and resumes from it; both stages stop (throwing
-    /// `RefinementInterrupted`) once its `shouldStop` is true. The caller removes the checkpoint after writing the output.
+    /// With a `checkpoint`, the block stage writes it after every block and resumes from it; the caller removes it after
+    /// writing the output. Both stages stop (throwing `RefinementInterrupted`) once `shouldStop` is true: the block stage
+    /// after a block, the model stage before an iteration.
     public func refine(plan: QParams, weights: [String: Tensor], patches: [Tensor], checkpoint: RefinementCheckpoint? = nil,
-                       log: ((String) -> Void)? = nil) throws -> QParams {
+                       shouldStop: (() -> Bool)? = nil, log: ((String) -> Void)? = nil) throws -> QParams {
         if let cp = checkpoint, cp.resume, block == nil {
             throw QuantError("--resume: only the block stage is checkpointed; --mode model has nothing to resume from")
         }
         var q = plan
         if let b = block {
-            q = try BlockReconstruction.refine(plan: q, weights: weights, patches: patches, options: b, checkpoint: checkpoint, log: log).qparams
+            q = try BlockReconstruction.refine(plan: q, weights: weights, patches: patches, options: b, checkpoint: checkpoint,
+                                               shouldStop: shouldStop, log: log).qparams
         }
         if let m = model {
-            q = try ModelDistillation.refine(plan: q, weights: weights, patches: patches, options: m, shouldStop: checkpoint?.shouldStop,
+            q = try ModelDistillation.refine(plan: q, weights: weights, patches: patches, options: m, shouldStop: shouldStop,
                                              stopCheckpoint: block == nil ? nil : checkpoint?.path, log: log).qparams
         }
         return q
