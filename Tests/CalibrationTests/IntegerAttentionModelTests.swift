@@ -12,18 +12,9 @@ import Testing
 /// (`installInteger`: the same products as int8 GEMMs) give the same output bit for bit, and every product of both ran
 /// on the exact path.
 @Suite(.serialized, needsModelAndImages) struct IntegerAttentionModelTests {
+    /// The first two blocks' 20 sites (`ciCalibration`).
     static func calibrate(_ method: CalibrationMethod) throws -> (QParams, [String: Tensor], CalibrationPatches) {
-        let weights = try ModelLoader.readStateDict(path: datX2)
-        let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [calibrationSource])
-        var o = ModelCalibrationOptions(method: method, weightBits: 4, activationBits: 4)
-        o.siteLimit = 20
-        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
-        var cfg: HarmoQConfig?
-        if case .harmoq(let c) = method { cfg = c }
-        let qp = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: method.name,
-                         weightBits: 4, activationBits: 4, seed: 0, inputs: "quantized-prefix", patchCount: 2, patchSources: [],
-                         notes: [], config: cfg, sites: sites)
-        return (qp, weights, patches)
+        try ciCalibration(method, siteLimit: 20)
     }
 
     /// MinMax (symmetric operands) and HarmoQ corrected (integer-zero-point affine operands, its default).

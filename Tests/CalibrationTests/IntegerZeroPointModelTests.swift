@@ -11,19 +11,9 @@ import Testing
 /// execution of the plan (affine activations with the zero point folded into the epilogue) equals the fake
 /// quantization bit for bit.
 @Suite(.serialized, needsModelAndImages) struct IntegerZeroPointModelTests {
+    /// The first block's 12 sites (`ciCalibration`).
     static func calibrate(_ method: CalibrationMethod, zeroPoint: ZeroPoint?) throws -> (QParams, [String: Tensor], CalibrationPatches) {
-        let weights = try ModelLoader.readStateDict(path: datX2)
-        let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [calibrationSource])
-        var o = ModelCalibrationOptions(method: method, weightBits: 4, activationBits: 4)
-        o.siteLimit = 12
-        o.zeroPoint = zeroPoint
-        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
-        var cfg: HarmoQConfig?
-        if case .harmoq(let c) = method { cfg = c }
-        let qp = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: method.name,
-                         weightBits: 4, activationBits: 4, seed: 0, inputs: "quantized-prefix", patchCount: 2, patchSources: [],
-                         notes: [], config: cfg, sites: sites)
-        return (qp, weights, patches)
+        try ciCalibration(method, zeroPoint: zeroPoint)
     }
 
     static func corrected() -> CalibrationMethod {

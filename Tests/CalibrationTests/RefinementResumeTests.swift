@@ -12,16 +12,10 @@ import Testing
 @Suite(needsModelAndImages)
 struct RefinementResumeTests {
     @Test func resumedRefinementIsByteIdentical() throws {
-        let weights = try ModelLoader.readStateDict(path: datX2)
-        let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [calibrationSource])
         var c = HarmoQConfig.corrected()
         c.iterations = 20; c.warmupIterations = 5; c.refinementRows = 512
-        var mo = ModelCalibrationOptions(method: .harmoq(c), weightBits: 4, activationBits: 4)
-        mo.siteLimit = 20
-        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: mo)
-        let plan = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: "harmoq",
-                           weightBits: 4, activationBits: 4, seed: 0, inputs: "quantized-prefix", patchCount: 2, patchSources: [],
-                           notes: [], config: c, sites: sites)
+        let (plan, weights, patches) = try ciCalibration(.harmoq(c), siteLimit: 20)
+        let sites = plan.sites
         #expect(Set(sites.map { $0.name.split(separator: ".").prefix(4).joined(separator: ".") }).count == 2, "sites of two blocks")
         var o = BlockReconstructionOptions()
         o.iterations = 3; o.batch = 1; o.checkEvery = 1; o.inputDrop = 0.5; o.seed = 3
