@@ -154,7 +154,8 @@ struct Calibrate: ParsableCommand {
         req.patchCount = patches
         req.patchSeed = seed
         let stop = StopRequest.shared
-        stop.install(notice: "stopping after the current site (its checkpoint is kept; the output is not written); rerun with --resume")
+        stop.install(notice: "stopping after the current site (its checkpoint is kept; the output is not written; rerun with --resume) "
+                     + "or, in the refinement stage, after the current block (the unrefined plan is kept)")
         let outcome: CalibrationRun.Outcome
         do {
             outcome = try CalibrationCheckpoint.run(req, out: out, resume: resume, every: checkpointEvery,
