@@ -202,7 +202,7 @@ public enum PaperTables {
         s += "\(spec.patches) calibration patches (64×64 LR from DIV2K-calib + T91, seed \(spec.seed); the paper used 1000 DIV2K images), "
         if let r = spec.rotation { s += "online \(r.rawValue) rotations at the inputs of every qkv, fc1 and fc2 (`--rotate \(r.rawValue)`), " }
         if let r = spec.refineMethods, !r.isEmpty {
-            s += "rows \"+ block refinement\" = the same plan after block reconstruction with `harmoq refine`'s defaults on the same patches (30 Adam iterations per block × batch 2, bounds and weights within ±1 step; `harmoq calibrate --method harmoq` runs it by default; Calib. s includes it), "
+            s += "rows \"+ block refinement\" = the same plan after block reconstruction with `harmoq refine`'s defaults on the same patches (\(BlockReconstructionOptions().iterations) Adam iterations per block × batch \(BlockReconstructionOptions().batch), bounds and weights within ±1 step; `harmoq calibrate --method harmoq` runs it by default; Calib. s includes it), "
         }
         s += "\(spec.iterations) ABR iterations per linear site (paper: 3000). All sites (72 linear + 108 attention operands) quantized; "
         s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss keeping the best bounds, affine per-tensor activation grid), `harmoq-literal` = formulas as printed (symmetric activation grid). Calib. peak MiB = process peak RSS during that calibration (model and evaluation buffers included). "
