@@ -74,4 +74,11 @@ void ck_fake_quant_sym(float *x, size_t n, float step, float lo, float hi, int h
 void ck_quant_codes(const float *x, int ldx, int rows, int cols, float step, float lo, float hi, int halfToEven,
                     int affine, float lower, float upper, const float *divisor, float *out, int ldo);
 
+/// Backward of a per-tensor fake quantizer, straight-through estimator (SREngine `FakeQuantizer` `.ste`), on n elements:
+/// gx[i] = dL/dx (when gx is non-null; may alias g) and the Float64 sums of g·∂x̂/∂lower, g·∂x̂/∂upper added into
+/// *sumLower, *sumUpper (lane i mod 8, lanes added in a fixed order). fakequant_backward.c.
+void ck_fake_quant_ste_backward(const float *x, const float *g, float *gx, size_t n, float lower, float upper,
+                                float step, float levels, float qmin, float qmax, int symmetric, int halfToEven,
+                                double *sumLower, double *sumUpper);
+
 #endif

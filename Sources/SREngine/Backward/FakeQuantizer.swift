@@ -1,3 +1,4 @@
+import CKernels
 import HarmoQ
 
 /// Which derivative a differentiable fake quantizer's backward returns.
@@ -88,7 +89,9 @@ extension DifferentiableQuantizer {
 /// The forward is bit-identical to `Quantizer.fakeQuant` (per tensor it runs `BulkQuantization`). The backward is a
 /// fused single pass (Float arithmetic per element in the order of `FakeQuantReference`, bound sums in Float64 over
 /// fixed 32K-element chunks added in order, so results do not depend on the thread count); `FakeQuantReference` is
-/// the plain version it is tested against.
+/// the plain version it is tested against. Per tensor with the STE (every activation and attention-operand site) the
+/// chunk runs in C (`ck_fake_quant_ste_backward`, CKernels/fakequant_backward.c): the same per-element arithmetic,
+/// the chunk's sums in eight Float64 lanes added in a fixed order.
 public struct FakeQuantizer: DifferentiableQuantizer {
     public let quantizers: [Quantizer]
     public let inner: Int
@@ -165,6 +168,14 @@ public struct FakeQuantizer: DifferentiableQuantizer {
             Parallel.forEachChunk(chunks) { k in
                 let lo = k * Self.chunk, hi = Swift.min(n, lo + Self.chunk)
                 let dl = pp + k * 2 * C, du = dl + C
+                if C == 1 && !exact {
+                    // Per tensor, STE: the C kernel (same per-element arithmetic; sums in 8 fixed Float64 lanes).
+                    let p = params[0]
+                    ck_fake_quant_ste_backward(x.baseAddress! + lo, gradOutput.baseAddress! + lo, gradInput.map { $0.baseAddress! + lo },
+                                               hi - lo, p.lower, p.upper, p.step, p.n, p.qmin, p.qmax,
+                                               p.symmetric ? 1 : 0, p.even ? 1 : 0, dl, du)
+                    return
+                }
                 var i = lo
                 while i < hi {
                     // Run of elements sharing one channel.
