@@ -80,7 +80,8 @@ public final class IntegerModelPlan: LinearExecutor {
 
     /// A plan from per-site calibrated quantization (`LayerQuantization`, as stored in a QPARAMS file): the codes
     /// of `layer.weight` under its per-row weight quantizers, packed; the activation quantizer from its bounds;
-    /// the bias from the model. Sites missing from `layers` are not planned (they keep the float GEMM).
+    /// the bias `layer.bias` when the plan has one (operand rotations folded into the qkv weight *and* bias,
+    /// `OperandRotationFold`), else the model's. Sites missing from `layers` are not planned (they keep the float GEMM).
     /// Throws unless every weight and activation quantizer is symmetric or affine with an integer zero point, with at
     /// most 8 bits (affine weights are packed as centred codes, `PackedLinearWeight.init(weight:quantizer:)`).
     /// Input scales (HSO, x ⊘ s) are not part of the plan: the fake-quant hook applies them before the executor.
@@ -101,7 +102,8 @@ public final class IntegerModelPlan: LinearExecutor {
                                    + "(got \(l.weightScheme) / \(l.activationScheme) with a float zero point); calibrate with --zero-point integer")
             }
             let packed = try PackedLinearWeight(weight: Tensor(shape: [l.outputs, l.inputs], data: l.weight), quantizer: cq)
-            linears[site.name] = try IntegerLinear(weight: packed, bias: b?.data, activation: aq, isa: isa)
+            // The plan's bias when it carries one: its weight rows are folded, so the model's bias would not match them.
+            linears[site.name] = try IntegerLinear(weight: packed, bias: l.bias ?? b?.data, activation: aq, isa: isa)
             bits = bits ?? l.weightBits
         }
         guard let bits else { throw IntegerError("no Linear site of the model is in the calibration") }

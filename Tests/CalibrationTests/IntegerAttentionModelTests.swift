@@ -67,6 +67,32 @@ import Testing
         setup.remove(from: fakeModel)
         setup.remove(from: intModel)
     }
+
+    /// A plan with folded operand rotations (`--rotate-operands random`: q and k rotated through the qkv weight rows
+    /// *and* bias) runs under integer execution with the plan's folded bias, not the model's loaded one: the integer
+    /// qkv executor carries the plan's bias and the whole output equals the simulation bit for bit. (Before the fix,
+    /// `IntegerModelPlan.fromLayers` took the model's bias: folded weight, unfolded bias.)
+    @Test func integerExecutionRunsTheFoldedBias() throws {
+        let rec = OperandRotationFold.Record(kind: .random, seed: 0)
+        let (qp, weights, patches) = try ciCalibration(.minMax, operandRotation: rec)
+        let qkv = "layers.0.blocks.0.attn.qkv"
+        let folded = try #require(qp.sites.first { $0.name == qkv }?.layer?.bias)
+        let fakeModel = try ModelLoader.build(weights: weights), intModel = try ModelLoader.build(weights: weights)
+        let loaded = try #require(try fakeModel.linearWeight(try fakeModel.site(named: qkv)).bias?.data)
+        #expect(folded != loaded)   // the fold changed the q and k rows of the bias
+        let setup = try IntegerSetup.make(model: fakeModel, bits: nil, qparams: qp, source: nil, calibration: [])
+        let bias = setup.plan.linears[qkv]?.bias, runsFolded = bias == folded
+        #expect(runsFolded, "integer qkv bias is \(bias == loaded ? "the model's loaded bias" : "neither the plan's nor the model's"), not the plan's folded bias")
+        try setup.installFake(on: fakeModel)
+        try setup.installInteger(on: intModel)
+        let x = patches.lr[0]
+        let fake = try fakeModel.forward(x).data, integer = try intModel.forward(x).data
+        let differ = zip(integer, fake).filter { $0.bitPattern != $1.bitPattern }.count
+        let maxDiff = zip(integer, fake).map { abs($0 - $1) }.max() ?? 0
+        #expect(differ == 0, "integer vs fake quantization, folded operand rotations: \(differ) of \(fake.count) outputs differ, max |Δ| \(maxDiff)")
+        setup.remove(from: fakeModel)
+        setup.remove(from: intModel)
+    }
 }
 
 /// Records the input of the `….attn.proj` sites of blocks 0 and 1 (before the installed hook runs), then hands over to that hook.

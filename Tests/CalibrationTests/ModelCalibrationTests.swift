@@ -15,19 +15,22 @@ let needsModelAndImages = Testing.ConditionTrait.enabled(if: TestInputs.canCalib
 
 /// CI-sized: the first block's 12 sites of DAT-light ×2, 2 patches, 100 ABR iterations.
 func ciCalibration(_ method: CalibrationMethod, seed: UInt64 = 0, siteLimit: Int = 12,
-                   zeroPoint: ZeroPoint? = nil) throws -> (QParams, [String: Tensor], CalibrationPatches) {
+                   zeroPoint: ZeroPoint? = nil,
+                   operandRotation: OperandRotationFold.Record? = nil) throws -> (QParams, [String: Tensor], CalibrationPatches) {
     let weights = try ModelLoader.readStateDict(path: datX2)
     let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: seed, sources: [calibrationSource])
     var o = ModelCalibrationOptions(method: method, weightBits: 4, activationBits: 4)
     o.siteLimit = siteLimit
     o.seed = seed
     o.zeroPoint = zeroPoint
+    o.operandRotation = operandRotation
     let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
     var cfg: HarmoQConfig?
     if case .harmoq(let c) = method { cfg = c }
-    let qp = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: method.name,
+    var qp = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: method.name,
                      weightBits: 4, activationBits: 4, seed: seed, inputs: "quantized-prefix", patchCount: 2, patchSources: [],
                      notes: [], config: cfg, sites: sites)
+    qp.operandRotation = operandRotation
     return (qp, weights, patches)
 }
 
