@@ -29,8 +29,9 @@ public struct MethodSettings: Sendable, Equatable {
     public var abrRollback = false
     /// HarmoQ: activation scheme; nil = the variant's default (affine corrected, symmetric literal).
     public var activationScheme: QuantScheme? = nil
-    /// HarmoQ: zero point of its affine grids; nil = the variant's default (integer corrected). The baselines take
-    /// theirs from `ModelCalibrationOptions.zeroPoint` (their `CalibrationMethod` has no settings).
+    /// Zero point of the method's affine grids, the one place it is chosen (it becomes `CalibrationMethod.zeroPoint`):
+    /// nil = the method's default (HarmoQ: the variant's, integer corrected; DOBI and the 2DQuant scheme: float).
+    /// The symmetric methods (minmax, percentile, mse) have no affine grid and ignore it.
     public var zeroPoint: ZeroPoint? = nil
     public var seed: UInt64 = 0
 
@@ -83,11 +84,11 @@ public enum MethodRegistry {
                              guard s.percentile > 50, s.percentile <= 100 else { throw QuantError("percentile must be in (50, 100], got \(s.percentile)") }
                              return .percentile(s.percentile) }),
         RegisteredMethod(name: "dobi", summary: "DOBI, 2DQuant's stage 1 (distribution-oriented bound initialisation)",
-                         kind: .perLayer, build: { .dobi(oneDirection: $0.oneDirection) }),
+                         kind: .perLayer, build: { .dobi(oneDirection: $0.oneDirection, zeroPoint: $0.zeroPoint ?? .float) }),
         RegisteredMethod(name: "mse", summary: "MSE search of the clipping bounds per site",
                          kind: .perLayer, build: { _ in .mseSearch }),
         RegisteredMethod(name: "2dquant-scheme", summary: "2DQuant's quantizer scheme with MinMax bounds (per-tensor affine)",
-                         kind: .perLayer, build: { _ in .twoDQuantScheme }),
+                         kind: .perLayer, build: { .twoDQuantScheme(zeroPoint: $0.zeroPoint ?? .float) }),
         RegisteredMethod(name: "2dquant", summary: "official 2DQuant: DOBI + DQC output-level training of every bound (docs/2dquant.md)",
                          kind: .outputLevel, build: nil),
     ]

@@ -24,16 +24,8 @@ public struct ModelCalibrationOptions: Sendable {
     /// Per-head rotations of q and k folded into the qkv weight and bias of DAT-light's spatial blocks
     /// (`OperandRotationFold`; free, composes with `rotation`); nil = none.
     public var operandRotation: OperandRotationFold.Record?
-    /// Zero point of every affine grid (activations of linear and operand sites, affine weights); nil = the method's
-    /// default: HarmoQ its config's `zeroPoint` (float when unset), the baselines float.
-    public var zeroPoint: ZeroPoint?
-
-    /// The zero point this run uses.
-    public var effectiveZeroPoint: ZeroPoint {
-        if let z = zeroPoint { return z }
-        if case .harmoq(let c) = method { return c.zeroPoint ?? .float }
-        return .float
-    }
+    // The zero point of every affine grid is the method's (`CalibrationMethod.zeroPoint`, set through
+    // `MethodSettings.zeroPoint` of the registry): one value, not an option here.
 
     public init(method: CalibrationMethod, weightBits: Int, activationBits: Int) {
         self.method = method; self.weightBits = weightBits; self.activationBits = activationBits
@@ -256,8 +248,7 @@ final class Lockstep: @unchecked Sendable {
             var w0 = try models[0].linearWeight(site).weight.data
             if let r = rotations[index] { w0 = r.matrix.rotateWeight(w0, outputs: m) }
             let problem = try LayerProblem(weight: w0, outputs: m, inputs: d, samples: samples, rows: rows, grid: grid)
-            let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index),
-                                                  zeroPoint: o.effectiveZeroPoint)
+            let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index))
             var l = r.quantization
             l.bias = foldedBiases[site.name]
             sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: o.activationBits < 32,
@@ -275,9 +266,8 @@ final class Lockstep: @unchecked Sendable {
             var sample: [Float] = []
             var lo = Float.infinity, hi = -Float.infinity
             for i in 0..<count { sample += buffers[i]; lo = Swift.min(lo, minMax[i].0); hi = Swift.max(hi, minMax[i].1) }
-            let zp = o.effectiveZeroPoint
-            let b = try OperandCalibration.bounds(method: o.method, bits: aBits, sample: sample, exactMin: lo, exactMax: hi, rounding: rounding,
-                                                  zeroPoint: zp)
+            let zp = o.method.zeroPoint
+            let b = try OperandCalibration.bounds(method: o.method, bits: aBits, sample: sample, exactMin: lo, exactMax: hi, rounding: rounding)
             sq = SiteQuantization(name: site.name, kind: .matmulOperand, activationQuantized: o.activationBits < 32,
                                   weightQuantized: false, activationBits: aBits, activationScheme: b.scheme, rounding: rounding,
                                   activationLower: b.lower, activationUpper: b.upper, layer: nil, before: nil, after: nil,

@@ -6,10 +6,11 @@ import HarmoQ
 /// initialisation and the corrected one uses the MSE search. Baselines use their own observer (DOBI and the
 /// 2DQuant scheme per-tensor affine, the others symmetric).
 enum OperandCalibration {
-    /// `zeroPoint`: of the affine grids (`.integer`: the observers search among integer-zero-point grids).
+    /// Affine grids take the method's zero point (`CalibrationMethod.zeroPoint`; `.integer`: the observers search among
+    /// integer-zero-point grids).
     static func bounds(method: CalibrationMethod, bits: Int, sample: [Float], exactMin: Float, exactMax: Float,
-                       rounding: Rounding, zeroPoint: ZeroPoint = .float) throws -> (lower: Float, upper: Float, scheme: QuantScheme) {
-        let iz = zeroPoint == .integer
+                       rounding: Rounding) throws -> (lower: Float, upper: Float, scheme: QuantScheme) {
+        let iz = method.zeroPoint == .integer
         let sym = Observer.symmetrise((exactMin, exactMax))
         let exact = Observer.widen(exactMin, exactMax)
         switch method {
@@ -24,7 +25,7 @@ enum OperandCalibration {
         case .mseSearch, .harmoq:
             let b = try Observer.mseSearch(sample + [exactMin, exactMax], bits: bits, scheme: .symmetric, rounding: rounding)
             return (b.0, b.1, .symmetric)
-        case .dobi(let one):
+        case .dobi(let one, _):
             let b = try Observer.dobi(sample + [exactMin, exactMax], bits: bits, scheme: .affine, oneDirection: one, rounding: rounding,
                                       integerZeroPoint: iz)
             return (b.0, b.1, .affine)

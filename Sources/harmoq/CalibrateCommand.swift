@@ -136,7 +136,6 @@ struct Calibrate: ParsableCommand {
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         let m = try CalibrationCLI.method(method.registered, settings: try settings())
         var options = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
-        options.zeroPoint = zeroPoint
         options.fpInputs = fpInputs
         options.seed = seed
         options.siteLimit = siteLimit

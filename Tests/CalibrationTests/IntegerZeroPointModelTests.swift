@@ -12,8 +12,8 @@ import Testing
 /// quantization bit for bit.
 @Suite(.serialized, needsModelAndImages) struct IntegerZeroPointModelTests {
     /// The first block's 12 sites (`ciCalibration`).
-    static func calibrate(_ method: CalibrationMethod, zeroPoint: ZeroPoint?) throws -> (QParams, [String: Tensor], CalibrationPatches) {
-        try ciCalibration(method, zeroPoint: zeroPoint)
+    static func calibrate(_ method: CalibrationMethod) throws -> (QParams, [String: Tensor], CalibrationPatches) {
+        try ciCalibration(method)
     }
 
     static func corrected() -> CalibrationMethod {
@@ -25,8 +25,8 @@ import Testing
     /// HarmoQ corrected (integer zero point by default) and DOBI with `zeroPoint: .integer` (affine weights too).
     @Test(arguments: ["harmoq", "dobi"])
     func integerExecutionEqualsFakeQuantization(method: String) throws {
-        let (qp, weights, patches) = method == "harmoq" ? try Self.calibrate(Self.corrected(), zeroPoint: nil)
-                                                        : try Self.calibrate(.dobi(oneDirection: false), zeroPoint: .integer)
+        let (qp, weights, patches) = method == "harmoq" ? try Self.calibrate(Self.corrected())
+                                                        : try Self.calibrate(.dobi(oneDirection: false, zeroPoint: .integer))
         let affine = qp.sites.filter { $0.activationScheme == .affine }
         #expect(!affine.isEmpty)
         for s in affine {
@@ -70,7 +70,7 @@ import Testing
 
     /// A plan whose affine sites carry no zero-point flag (every file written before it) keeps the float zero point.
     @Test func filesWithoutTheFieldKeepTheFloatZeroPoint() throws {
-        var (qp, _, _) = try Self.calibrate(.dobi(oneDirection: false), zeroPoint: .float)
+        var (qp, _, _) = try Self.calibrate(.dobi(oneDirection: false, zeroPoint: .float))
         #expect(qp.sites.allSatisfy { $0.activationIntegerZeroPoint == nil && $0.layer?.weightIntegerZeroPoint == nil })
         let path = tempPath("fzp.qparams")
         defer { removeQParams(path) }

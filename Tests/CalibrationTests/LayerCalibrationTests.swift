@@ -68,7 +68,7 @@ func correctedHarmoQBeatsMinMaxPerLayer(bits: Int) throws {
     #expect(a == b)
 }
 
-@Test(arguments: [CalibrationMethod.percentile(99.99), .dobi(oneDirection: false), .dobi(oneDirection: true), .mseSearch, .twoDQuantScheme])
+@Test(arguments: [CalibrationMethod.percentile(99.99), .dobi(oneDirection: false), .dobi(oneDirection: true), .mseSearch, .twoDQuantScheme()])
 func baselinesProduceValidQuantizers(method: CalibrationMethod) throws {
     let p = try SyntheticLayer.make(outputs: 8, inputs: 16, images: 1, side: 16, seed: 1)
     let r = try LayerCalibrator.calibrate(p, method: method, weightBits: 4, activationBits: 4)

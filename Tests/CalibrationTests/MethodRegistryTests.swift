@@ -62,6 +62,29 @@ struct MethodRegistryTests {
         #expect(throws: QuantError.self) { try MethodRegistry.method("harmoq", s) }
     }
 
+    /// The zero point is chosen once, in the settings, and travels in the method (`CalibrationMethod.zeroPoint`, which
+    /// the calibrator reads): hand-worked table of every per-layer method × {default, integer, float}.
+    @Test func zeroPointIsTheMethodsOwn() throws {
+        // name: (default, with .integer, with .float); the symmetric methods have no affine grid: always float.
+        let table: [String: (ZeroPoint, ZeroPoint, ZeroPoint)] = [
+            "harmoq": (.integer, .integer, .float), "harmoq-literal": (.float, .integer, .float),
+            "minmax": (.float, .float, .float), "percentile": (.float, .float, .float), "mse": (.float, .float, .float),
+            "dobi": (.float, .integer, .float), "2dquant-scheme": (.float, .integer, .float),
+        ]
+        for m in MethodRegistry.all where m.kind == .perLayer {
+            let want = try #require(table[m.name], "\(m.name) missing from the table")
+            var s = MethodSettings()
+            #expect(try m.method(s).zeroPoint == want.0, "\(m.name) default")
+            s.zeroPoint = .integer
+            #expect(try m.method(s).zeroPoint == want.1, "\(m.name) integer")
+            s.zeroPoint = .float
+            #expect(try m.method(s).zeroPoint == want.2, "\(m.name) float")
+        }
+        var s = MethodSettings(); s.zeroPoint = .integer
+        #expect(try MethodRegistry.method("dobi", s) == .dobi(oneDirection: false, zeroPoint: .integer))
+        #expect(try MethodRegistry.method("2dquant-scheme", s) == .twoDQuantScheme(zeroPoint: .integer))
+    }
+
     /// The tables read the same registry: a Table 1 cell's method is the CLI's method with the spec's budget.
     @Test func tablesUseTheRegistry() throws {
         let spec = PaperTables.Spec.quick

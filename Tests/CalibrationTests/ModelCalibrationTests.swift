@@ -14,15 +14,14 @@ let calibrationSource = TestInputs.calibrationSource ?? "(no calibration images)
 let needsModelAndImages = Testing.ConditionTrait.enabled(if: TestInputs.canCalibrateDATx2, Comment(rawValue: TestInputs.missingModelOrImages))
 
 /// CI-sized: the first block's 12 sites of DAT-light ×2, 2 patches, 100 ABR iterations.
+/// The zero point of affine grids is the method's (`CalibrationMethod.zeroPoint`).
 func ciCalibration(_ method: CalibrationMethod, seed: UInt64 = 0, siteLimit: Int = 12,
-                   zeroPoint: ZeroPoint? = nil,
                    operandRotation: OperandRotationFold.Record? = nil) throws -> (QParams, [String: Tensor], CalibrationPatches) {
     let weights = try ModelLoader.readStateDict(path: datX2)
     let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: seed, sources: [calibrationSource])
     var o = ModelCalibrationOptions(method: method, weightBits: 4, activationBits: 4)
     o.siteLimit = siteLimit
     o.seed = seed
-    o.zeroPoint = zeroPoint
     o.operandRotation = operandRotation
     let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
     var cfg: HarmoQConfig?

@@ -5,9 +5,8 @@ public enum BaselineCalibration {
     public static let observerValueCap = 262_144
 
     public static func calibrate(_ p: LayerProblem, method: CalibrationMethod, weightBits: Int, activationBits: Int,
-                                 rounding: Rounding = .halfToEven, seed: UInt64 = 0,
-                                 zeroPoint: ZeroPoint = .float) throws -> LayerQuantization {
-        let iz = zeroPoint == .integer
+                                 rounding: Rounding = .halfToEven, seed: UInt64 = 0) throws -> LayerQuantization {
+        let iz = method.zeroPoint == .integer   // the method's affine grids (`CalibrationMethod.zeroPoint`)
         let m = p.outputs, d = p.inputs
         let rowsCap = Swift.max(1, observerValueCap / d)
         let xObs = p.rows > rowsCap ? p.gather(p.rowSubset(rowsCap, seed: seed &+ 0x5eed)) : p.samples
@@ -26,7 +25,7 @@ public enum BaselineCalibration {
         case .mseSearch:
             for i in 0..<m { (wl[i], wu[i]) = try Observer.mseSearch(row(i), bits: weightBits, scheme: .symmetric, rounding: rounding) }
             (al, au) = try Observer.mseSearch(xObs, bits: activationBits, scheme: .symmetric, rounding: rounding)
-        case .dobi(let one):
+        case .dobi(let one, _):
             wScheme = .affine; aScheme = .affine; granularity = .perTensor
             let (l, u) = try Observer.dobi(p.weight, bits: weightBits, scheme: .affine, oneDirection: one, rounding: rounding,
                                            integerZeroPoint: iz)

@@ -5,16 +5,14 @@
 /// δx, which SRC compensates; the literal variant follows the paper's order (SRC, then scalar HSO — which, applied to
 /// tensors and bounds alike, cannot change the result either way).
 public enum LayerCalibrator {
-    /// `zeroPoint`: the zero point of affine grids; nil = the method's default (HarmoQ: its config's, float when unset;
-    /// the baselines: float). For HarmoQ a value here overrides the config's.
+    /// The zero point of affine grids is the method's (`CalibrationMethod.zeroPoint`).
     public static func calibrate(_ p: LayerProblem, method: CalibrationMethod, weightBits: Int, activationBits: Int,
-                                 seed: UInt64 = 0, zeroPoint: ZeroPoint? = nil) throws -> LayerCalibrationResult {
+                                 seed: UInt64 = 0) throws -> LayerCalibrationResult {
         var config: HarmoQConfig
         if case .harmoq(let c) = method { config = c } else { config = HarmoQConfig() }
         config.weightBits = weightBits
         config.activationBits = activationBits
         config.seed = seed
-        if let z = zeroPoint { config.zeroPoint = z }
         try config.validate()
         let evalRows = p.rowSubset(config.refinementRows, seed: seed)
         let raw = p.gather(evalRows)
@@ -30,7 +28,7 @@ public enum LayerCalibrator {
         }
         guard case .harmoq = method else {
             let q = try BaselineCalibration.calibrate(p, method: method, weightBits: weightBits, activationBits: activationBits,
-                                                      rounding: config.rounding, seed: seed, zeroPoint: zeroPoint ?? .float)
+                                                      rounding: config.rounding, seed: seed)
             return LayerCalibrationResult(method: method.name, quantization: q, before: before,
                                           after: try losses(q, rawRows: raw, rows: evalRows.count, original: p.weight),
                                           trace: nil, srcCorrectionNorm: 0)

@@ -72,7 +72,7 @@ public enum TwoDQuantLayout {
                 let weight = try model.linearWeight(s).weight.data
                 let problem = try LayerProblem(weight: weight, outputs: outF, inputs: inF,
                                                samples: [Float](repeating: 0, count: inF), rows: 1)
-                var l = try BaselineCalibration.calibrate(problem, method: .twoDQuantScheme, weightBits: bits, activationBits: bits)
+                var l = try BaselineCalibration.calibrate(problem, method: .twoDQuantScheme(), weightBits: bits, activationBits: bits)
                 l.weightLower = [Float](repeating: w.lower, count: outF)
                 l.weightUpper = [Float](repeating: w.upper, count: outF)
                 l.activationLower = a.lower
