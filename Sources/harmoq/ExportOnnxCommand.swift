@@ -31,8 +31,8 @@ struct ExportOnnx: ParsableCommand {
           harmoq export-onnx --whole-model --model M --quant q.qparams --out out/onnx-q --check-set ../shared/data/Set5
         """)
 
-    @Option(help: "Model weights (.safetensors or .pth): DAT-light or SwinIR-light.")
-    var model: String
+    @OptionGroup var modelOption: ModelOptions
+    var model: String { modelOption.model }
 
     @Option(help: "QPARAMS written by `harmoq calibrate` (with its .json sidecar). Required for the per-site export; with --whole-model optional (absent: FP32 graph).")
     var quant: String?

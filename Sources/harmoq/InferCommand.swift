@@ -15,8 +15,8 @@ struct Infer: ParsableCommand {
             + "With --int every Linear site runs as int8×int8→int32 GEMM on packed symmetric per-channel weight codes with "
             + "per-tensor activation codes (symmetric, or affine with an integer zero point folded into the epilogue; docs/integer.md); other operations stay Float32.")
 
-    @Option(help: "Model weights: .safetensors or PyTorch .pth (DAT-light or SwinIR-light; architecture and scale read from the keys).")
-    var model: String
+    @OptionGroup var modelOption: ModelOptions
+    var model: String { modelOption.model }
 
     @Option(help: "Low-resolution input image (PNG, or BMP).")
     var input: String

@@ -11,8 +11,8 @@ struct Inspect: ParsableCommand {
         discussion: "Sites are the inputs and weights of Linear layers and the activation operands of attention "
             + "matmuls (q after its scale, k, v, post-softmax probabilities). See docs/sites.md.")
 
-    @Option(help: "Model weights: .safetensors or PyTorch .pth (DAT-light or SwinIR-light; architecture and scale read from the keys).")
-    var model: String
+    @OptionGroup var modelOption: ModelOptions
+    var model: String { modelOption.model }
 
     @Option(help: "Also write the site manifest as JSON to this path (atomically).")
     var json: String?

@@ -48,11 +48,11 @@ struct Refine: ParsableCommand {
           harmoq refine --model ../shared/models/dat-light-x2.safetensors --quant x2.qparams --out x2-block.qparams
         """)
 
-    @Option(help: "Model weights (.safetensors or .pth) the plan was calibrated on.")
-    var model: String
+    @OptionGroup var modelOption: ModelOptions
+    var model: String { modelOption.model }
 
-    @Option(help: "The QPARAMS plan to refine (written by `harmoq calibrate`).")
-    var quant: String
+    @OptionGroup var planOption: PlanOptions
+    var quant: String { planOption.quant }
 
     @Option(help: "Output QPARAMS path (the sidecar is written to <path>.json).")
     var out: String
