@@ -26,14 +26,16 @@ public final class IntegerLinear: @unchecked Sendable {
         if let b = bias, b.count != weight.outFeatures {
             throw IntegerError("bias has \(b.count) entries for \(weight.outFeatures) outputs")
         }
+        let mutant = IntegerEpilogueMutant.active   // test seam: `.none` except inside `IntegerEpilogueMutant.withActive`
         self.weight = weight
-        self.bias = bias
+        self.bias = mutant == .biasDropped ? nil : bias
         self.activation = activation
         self.isa = isa
         let dx = activation.step
-        outputScales = weight.scales.map { dx * $0 }
+        outputScales = weight.scales.map { mutant == .outputScaleWithoutActivationStep ? $0 : dx * $0 }
         if let z = activation.zeroPoint {
-            let c = Int64(1 << (activation.bits - 1)) - Int64(z)
+            var c = Int64(1 << (activation.bits - 1)) - Int64(z)
+            if mutant == .zeroPointTermSignFlipped { c = -c } else if mutant == .zeroPointTermDropped { c = 0 }
             let codes = weight.codes(), k = weight.inFeatures
             var offs = [Int32](repeating: 0, count: weight.outFeatures)
             for o in 0..<weight.outFeatures {
