@@ -24,4 +24,16 @@ void cik_micro_avx2(int k, const int8_t *a, int lda, int mr, const uint8_t *pane
 CIK_STORE_DECL(cik_store_avx512);
 CIK_STORE_DECL(cik_store_avx2);
 CIK_STORE_DECL(cik_store_base);
+
+// 16-bit operand kernels (gemm16_avx2.c, code_product16.c, linear16.c). B (k × n) in panels of NR16 = 16 columns:
+//   panel jb, pair p, column j, t < 2:  int16 panel[(jb·pairs + p)·32 + 2j + t] = B[2p + t][16jb + j],
+// 0 for padded columns and the padded last term; A as int16 rows of 2·pairs (zero-padded), read as 32-bit pairs.
+// The micro-kernel runs MR16 = 6 rows against one panel. With y (unit column stride) it writes, for j < nr only,
+// y[r·ldy + j] = scale[j]·(float)(S + off[j]) (+ bias[j]) (off, bias may be NULL; masked loads and stores, so nothing
+// at or beyond nr is read or written); without y the int32 sums of all 16 columns into tile.
+#define CIK16_MR 6
+#define CIK16_NR 16
+void cik_micro16_avx2(int pairs, const int16_t *a, long lda, int mr, int nr, const int16_t *panel,
+                      int32_t tile[CIK16_MR][CIK16_NR], const float *scale, const int32_t *off, const float *bias,
+                      float *y, long ldy);
 #endif

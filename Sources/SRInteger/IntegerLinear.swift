@@ -10,6 +10,10 @@ import SREngine
 /// Σ_p cw·(q − z) = Σ_p cw·a + (2^(b−1) − z)·Σ_p cw[o, p], the second term (`columnOffsets`) precomputed per row of W.
 /// The int32 sum is exact; the only float operations are Δx·Δw[o] (once per output channel), one
 /// multiply of the converted sum and one add of the bias.
+///
+/// Kernels: on AVX2 (`isa == .avx2`) the weight codes are packed once, here, as int16 panels and `cik_linear16`
+/// quantizes the rows inside the kernel (16-bit `vpmaddwd`, docs/integer.md "Kernels"); the other ISAs run
+/// `cik_linear_s8_packed_offset`, which unpacks the dense codes into panels on every call.
 public final class IntegerLinear: @unchecked Sendable {
     public let weight: PackedLinearWeight
     public let bias: [Float]?
@@ -19,6 +23,8 @@ public final class IntegerLinear: @unchecked Sendable {
     public let outputScales: [Float]
     /// (2^(b−1) − z)·Σ_p cw[o, p] per output for an integer-zero-point activation; nil for symmetric activations.
     public let columnOffsets: [Int32]?
+    /// The AVX2 kernel's weight: the codes as int16 panels, packed once here (`cik_pack_panels16`); nil for the other ISAs.
+    let panels16: [Int16]?
 
     public init(weight: PackedLinearWeight, bias: [Float]?, activation: Quantizer, isa: IntegerGEMM.ISA = .best) throws {
         try ActivationCodes.check(activation)
@@ -51,6 +57,16 @@ public final class IntegerLinear: @unchecked Sendable {
         } else {
             columnOffsets = nil
         }
+        if isa == .avx2 {
+            let w8 = weight.codes().map { Int8($0) }
+            var p = [Int16](repeating: 0, count: cik_panels16_count(Int32(weight.outFeatures), Int32(weight.inFeatures)))
+            w8.withUnsafeBufferPointer { pw in p.withUnsafeMutableBufferPointer { pp in
+                cik_pack_panels16(Int32(weight.outFeatures), Int32(weight.inFeatures), pw.baseAddress, Int32(weight.inFeatures), pp.baseAddress)
+            }}
+            panels16 = p
+        } else {
+            panels16 = nil
+        }
     }
 
     /// out (rows × out, row stride `ldo`, default out) from x (rows × in, row stride `ldx`, default in).
@@ -62,6 +78,25 @@ public final class IntegerLinear: @unchecked Sendable {
         let ldx = ldx ?? k, ldo = ldo ?? n
         precondition(ldx >= k && ldo >= n)
         guard rows > 0 else { return }
+        if let panels16 {
+            // AVX2: each row chunk quantizes its own rows inside the kernel (no whole-input code buffer).
+            let q = activation, shift = ActivationCodes.shift(q), even: Int32 = q.rounding == .halfToEven ? 1 : 0
+            let run: (Range<Int>) -> Void = { r in
+                let rc = panels16.withUnsafeBufferPointer { pw in self.outputScales.withUnsafeBufferPointer { ps in
+                    self.withBias { pb in self.withOffsets { po in
+                        cik_linear16(Int32(r.count), Int32(n), Int32(k), x + r.lowerBound * ldx, ldx, q.step, q.centredCodeMin,
+                                     q.centredCodeMax, shift, even, pw.baseAddress, po, ps.baseAddress, pb,
+                                     out + r.lowerBound * ldo, ldo)
+                    } } } }
+                precondition(rc == 0, "integer linear kernel (AVX2) refused its arguments")
+            }
+            if parallel && Parallel.threads > 1 && rows >= 192 {
+                Parallel.ranges(rows, minPerChunk: 96, align: 6) { run($0) }
+            } else {
+                run(0..<rows)
+            }
+            return
+        }
         let codes = UnsafeMutablePointer<Int8>.allocate(capacity: rows * k)
         defer { codes.deallocate() }
         if ldx == k {

@@ -4,10 +4,12 @@ import SREngine
 /// Integer attention matmuls (q·kᵀ, P·V): the `OperandProductExecutor.Kernel` of integer execution
 /// (docs/integer.md "Integer attention matmuls").
 ///
-/// The engine hands over the two operands' centred codes (integer-valued Floats, any strides) and their code ranges;
-/// this kernel packs them as int8 — A row-major m × k, B transposed n × k (the int8 GEMM's weight layout) — and runs the
-/// int8 × int8 → int32 GEMM (`cik_gemm_s8_packed` at 8 bits: VNNI / AVX2 / reference), all in C (`cik_code_product`).
-/// A code range that does not fit int8 (8-bit probabilities on [0, 255], an 8-bit affine grid with z ≠ 128) is shifted by an integer o into
+/// The engine hands over the two operands' centred codes (integer-valued Floats, any strides) and their code ranges.
+/// On AVX2 (`isa == .avx2`, the best ISA on an AVX2-only CPU) `product16` packs them as int16 and runs the 6×16
+/// `vpmaddwd` kernel of the integer Linear (`cik_code_product16`; no shift needed, int32 sums per 4096-term chunk).
+/// Otherwise this kernel packs them as int8 — A row-major m × k, B transposed n × k (the int8 GEMM's weight layout) — and
+/// runs the int8 × int8 → int32 GEMM (`cik_gemm_s8_packed` at 8 bits: VNNI / reference), all in C (`cik_code_product`).
+/// On the int8 path, a code range that does not fit int8 (8-bit probabilities on [0, 255], an 8-bit affine grid with z ≠ 128) is shifted by an integer o into
 /// [−128, 127] and folded back exactly:
 ///
 ///     Σ_p (a + oa)(b + ob) = Σ_p a·b + oa·Σ_p b + ob·Σ_p a + k·oa·ob      (Int64)
@@ -18,7 +20,7 @@ import SREngine
 public enum IntegerOperandProducts {
     /// The executor of integer execution: the same operand quantizers as `simulation`, S from the int8 GEMM.
     public static func executor(like simulation: OperandProductExecutor, isa: IntegerGEMM.ISA = .best) -> OperandProductExecutor {
-        simulation.with(path: "integer, int8 GEMM \(isa)", kernel: kernel(isa: isa))
+        simulation.with(path: isa == .avx2 ? "integer, int16 madd AVX2" : "integer, int8 GEMM \(isa)", kernel: kernel(isa: isa))
     }
 
     /// The kernel closure (thread-safe: every call allocates its own buffers).
@@ -41,9 +43,52 @@ public enum IntegerOperandProducts {
                                b: UnsafePointer<Float>, bRow: Int, bCol: Int, bRange: ClosedRange<Int32>,
                                c: UnsafeMutablePointer<Float>, ldc: Int, isa: IntegerGEMM.ISA = .best) {
         guard m > 0, n > 0 else { return }
+        if isa == .avx2 {
+            product16(m: m, n: n, k: k, a: a, aRow: aRow, aCol: aCol, b: b, bRow: bRow, bCol: bCol, c: c, ldc: ldc)
+            return
+        }
         let rc = cik_code_product(isa.rawValue, Int32(m), Int32(n), Int32(k), a, aRow, aCol, shift(aRange),
                                   b, bRow, bCol, shift(bRange), c, Int32(ldc))
         precondition(rc == 0, "integer code product refused m=\(m) n=\(n) k=\(k) isa=\(isa)")
+    }
+
+    /// The AVX2 path (`cik_code_product16`: 16-bit operands, no shift, int32 sums, int64 across 4096-term chunks).
+    /// Large products are split over `Parallel.threads`: by rows when m is large (channel attention's P·V, m = tokens),
+    /// by terms when k is large and m·n small (its Gram, k = tokens: exact int64 sums per slice, added in slice order).
+    /// The sums are exact integers, so the split does not change the result. Window attention (m ≤ 256, k ≤ 256,
+    /// called inside the engine's parallel loop over windows) runs in one call.
+    static func product16(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aCol: Int,
+                          b: UnsafePointer<Float>, bRow: Int, bCol: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let threads = Parallel.threads
+        if threads > 1 && m >= 4096 {
+            Parallel.ranges(m, minPerChunk: 2048, align: 6) { r in
+                let rc = cik_code_product16(Int32(r.count), Int32(n), Int32(k), a + r.lowerBound * aRow, aRow, aCol,
+                                            b, bRow, bCol, 1, c + r.lowerBound * ldc, ldc, 1, nil)
+                precondition(rc == 0, "integer code product (AVX2) refused m=\(r.count) n=\(n) k=\(k)")
+            }
+        } else if threads > 1 && k >= 16_384 && m * n <= 4096 {
+            let slices = Swift.min(threads, k / 8192), per = (k + slices - 1) / slices
+            var sums = [Int64](repeating: 0, count: slices * m * n)
+            sums.withUnsafeMutableBufferPointer { s in
+                let base = s.baseAddress!
+                Parallel.forEach(slices) { t in
+                    let lo = t * per, hi = Swift.min(k, lo + per)
+                    let rc = cik_code_product16(Int32(m), Int32(n), Int32(hi - lo), a + lo * aCol, aRow, aCol,
+                                                b + lo * bRow, bRow, bCol, 1, nil, 0, 0, base + t * m * n)
+                    precondition(rc == 0, "integer code product (AVX2) refused m=\(m) n=\(n) k=\(hi - lo)")
+                }
+            }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s: Int64 = 0
+                    for t in 0..<slices { s += sums[t * m * n + i * n + j] }
+                    c[i * ldc + j] = Float(s)
+                }
+            }
+        } else {
+            let rc = cik_code_product16(Int32(m), Int32(n), Int32(k), a, aRow, aCol, b, bRow, bCol, 1, c, ldc, 1, nil)
+            precondition(rc == 0, "integer code product (AVX2) refused m=\(m) n=\(n) k=\(k)")
+        }
     }
 
     /// Slow, obviously correct: Σ_p A(i, p)·B(p, j) in Int64 straight from the Float codes, one output at a time.

@@ -87,6 +87,44 @@ import SRInteger
         #expect(c.allSatisfy { $0 == want }, "int32 overflow not avoided: \(c[0]) vs \(want)")
     }
 
+    /// Channel-attention shapes on the best ISA with 2 threads, where the AVX2 path splits the work: P·V with m = 9 000
+    /// token rows (split by rows; A row-strided as the engine passes v, 8-bit affine codes [−200, 55]) and a Gram over
+    /// k = 40 000 tokens with a 4-bit partner (split by token slices, int64 sums added per slice); == the Int64 reference.
+    @Test func channelShapesSplitOverThreadsEqualReference() {
+        var src = CodeSource(seed: 11)
+        let L = 9_000, C = 60, hd = 10
+        let v = Self.codes(L * C, -200...55, &src), p = Self.codes(hd * hd, 0...255, &src)
+        let want = v.withUnsafeBufferPointer { pa in p.withUnsafeBufferPointer { pb in
+            IntegerOperandProducts.reference(m: L, n: hd, k: hd, a: pa.baseAddress! + 20, aRow: C, aCol: 1,
+                                             b: pb.baseAddress!, bRow: 1, bCol: hd)
+        }}
+        var c = [Float](repeating: .nan, count: L * C)
+        Parallel.withThreads(2) {
+            v.withUnsafeBufferPointer { pa in p.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+                IntegerOperandProducts.product(m: L, n: hd, k: hd, a: pa.baseAddress! + 20, aRow: C, aCol: 1, aRange: -200...55,
+                                               b: pb.baseAddress!, bRow: 1, bCol: hd, bRange: 0...255, c: pc.baseAddress! + 20, ldc: C)
+            }}}
+        }
+        var bad = 0
+        for l in 0..<L { for j in 0..<hd where c[l * C + 20 + j] != Float(want[l * hd + j]) { bad += 1 } }
+        #expect(bad == 0, "P·V m=\(L): \(bad) outputs differ from the reference")
+        #expect(c.enumerated().allSatisfy { i, x in (20..<30).contains(i % C) || x.isNaN }, "P·V wrote outside its columns")
+
+        let K = 40_000
+        let q = Self.codes(K * 6, -128...127, &src), k4 = Self.codes(K * 6, -8...7, &src)
+        let g = q.withUnsafeBufferPointer { pa in k4.withUnsafeBufferPointer { pb in
+            IntegerOperandProducts.reference(m: 6, n: 6, k: K, a: pa.baseAddress!, aRow: 1, aCol: 6, b: pb.baseAddress!, bRow: 6, bCol: 1)
+        }}
+        var cg = [Float](repeating: .nan, count: 36)
+        Parallel.withThreads(2) {
+            q.withUnsafeBufferPointer { pa in k4.withUnsafeBufferPointer { pb in cg.withUnsafeMutableBufferPointer { pc in
+                IntegerOperandProducts.product(m: 6, n: 6, k: K, a: pa.baseAddress!, aRow: 1, aCol: 6, aRange: -128...127,
+                                               b: pb.baseAddress!, bRow: 6, bCol: 1, bRange: -8...7, c: pc.baseAddress!, ldc: 6)
+            }}}
+        }
+        #expect(cg == g.map { Float($0) }, "Gram k=\(K)")
+    }
+
     /// The executor's operand selection: partners (q ↔ k, probs ↔ v) both on centred grids, else declined with a reason.
     @Test func executorRunsOnlyCentredPairs() throws {
         let sym = try Quantizer(bits: 4, lower: -1, upper: 1, scheme: .symmetric)

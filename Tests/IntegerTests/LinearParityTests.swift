@@ -55,6 +55,26 @@ struct ParityCase {
         }
     }
 
+    /// Every ISA with rows split over 2 threads (the AVX2 kernel runs chunks of ≥ 96 rows, each quantizing its own rows):
+    /// bit-identical to `IntegerLinear.reference`, symmetric W4A4/W8A8 and an 8-bit integer-zero-point activation.
+    @Test func parallelRowsEqualReferenceOnEveryISA() throws {
+        var src = CodeSource(seed: 5)
+        let rows = 701, n = 180, k = 60
+        let x = src.floats(rows * k, scale: 2.5)
+        let bias = src.floats(n, scale: 0.4)
+        for (bits, aq) in [(4, try Quantizer(bits: 4, lower: -2, upper: 2, scheme: .symmetric)),
+                           (8, try Quantizer(bits: 8, lower: -2, upper: 2, scheme: .symmetric)),
+                           (8, try Quantizer(bits: 8, lower: -0.6, upper: 2.2, scheme: .affine, integerZeroPoint: true))] {
+            let (packed, _) = try PackedLinearWeight.minMax(Tensor(shape: [n, k], data: src.floats(n * k, scale: 0.3)), bits: bits)
+            for isa in IntegerGEMM.ISA.allCases where isa.isSupported {
+                let lin = try IntegerLinear(weight: packed, bias: bias, activation: aq, isa: isa)
+                let want = lin.reference(x, rows: rows)
+                let got = Parallel.withThreads(2) { lin.apply(x, rows: rows, parallel: true) }
+                #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(isa) bits=\(bits) \(aq.scheme)")
+            }
+        }
+    }
+
     /// DAT-light ×2 on a 32×32 crop of Set5 baby (LR ×2): every Linear site's real input, W per channel and X per
     /// tensor with MinMax (AbsMax) bounds at 8 and 4 bits.
     @Test(.enabled(if: RealSiteInputs.available, Comment(rawValue: TestInputs.missingModel)), arguments: [8, 4])

@@ -83,4 +83,23 @@ int cik_linear_s8_packed_offset(int isa, int m, int n, int k, const int8_t *a, i
 int cik_code_product(int isa, int m, int n, int k, const float *a, long aRow, long aCol, int oa,
                      const float *b, long bRow, long bCol, int ob, float *c, int ldc);
 
+/* The same product on AVX2 with 16-bit operands (code_product16.c): every code must be an integer-valued float in
+   [-255, 255] (any 8-bit range: [0, 255], [-z, 255 - z], symmetric), so no shift is needed. Writes
+   c[i*cRow + j*cCol] = scale * (float)S[i][j] (scale = 1: the sums themselves), or, when s64 is not NULL, the exact
+   sums s64[i*n + j] = S[i][j] instead (c unused). Int32 sums over chunks of 4096 terms, int64 across chunks.
+   Returns 0, or -1 (no AVX2, bad sizes, a code outside [-255, 255], no memory; c not written then). */
+int cik_code_product16(int m, int n, int k, const float *a, long aRow, long aCol, const float *b, long bRow, long bCol,
+                       float scale, float *c, long cRow, long cCol, int64_t *s64);
+
+/* Integer linear layer on AVX2 with 16-bit operands (linear16.c), for weights packed once:
+   cik_pack_panels16 writes the n × k int8 weight codes W (row stride ldw) as cik_panels16_count(n, k) int16 values
+   (panels of 16 outputs, pairs of terms). cik_linear16 quantizes each row of x (float, row stride ldx) exactly as
+   cik_quantize_s8_shifted(step, qmin, qmax, shift, halfToEven) does, then writes
+   y[i, o] = scale[o] * (float)(sum_p a[i, p] W[o, p] + off[o]) (+ bias[o]), the epilogue of
+   cik_linear_s8_packed_offset (off, bias may be NULL). Returns 0, or -1 (no AVX2, bad sizes, no memory). */
+size_t cik_panels16_count(int n, int k);
+void cik_pack_panels16(int n, int k, const int8_t *w, int ldw, int16_t *panels);
+int cik_linear16(int m, int n, int k, const float *x, long ldx, float step, int qmin, int qmax, int shift, int halfToEven,
+                 const int16_t *panels, const int32_t *off, const float *scale, const float *bias, float *y, long ldy);
+
 #endif
