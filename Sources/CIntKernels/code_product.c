@@ -2,6 +2,7 @@
 // integer execution, docs/integer.md "Integer attention matmuls"): pack as int8 (shifted by oa / ob), the int8 GEMM
 // (int32 sums), the shift folded back in int64, one conversion to float per output.
 #include "cintkernels.h"
+#include "gemm_internal.h"
 #include <stdlib.h>
 
 #define CIK_CP_MAX_K 65536
@@ -27,16 +28,9 @@ int cik_code_product(int isa, int m, int n, int k, const float *a, long aRow, lo
     size_t bytes = (size_t)m * kc + (size_t)n * kc + scratchBytes + (size_t)m * n * sizeof(int32_t)
                    + (size_t)(m + n) * sizeof(int64_t) + (chunks > 1 ? (size_t)m * n * sizeof(int64_t) : 0)
                    + 8 * 64;   // each of the 7 blocks below starts on a 64-byte boundary
-    // One buffer per thread, kept and grown as needed: the attention calls this once per window and head (thousands
-    // of times per forward), and a fresh malloc of a few hundred kB is an mmap + page faults each time.
-    static __thread unsigned char *tlBuf = NULL;
-    static __thread size_t tlCap = 0;
-    if (bytes > tlCap) {
-        unsigned char *grown = (unsigned char *)realloc(tlBuf, bytes);
-        if (!grown) return -1;
-        tlBuf = grown;
-        tlCap = bytes;
-    }
+    // The thread's scratch buffer (scratch.c): the attention calls this once per window and head.
+    unsigned char *tlBuf = cik_scratch(CIK_SCRATCH_CODE_PRODUCT, bytes);
+    if (!tlBuf) return -1;
     unsigned char *mem = tlBuf;
     unsigned char *cur = mem;
 #define TAKE(T, count) ((T *)(cur = (unsigned char *)(((uintptr_t)cur + 63) & ~(uintptr_t)63), cur += (count) * sizeof(T), cur - (count) * sizeof(T)))

@@ -101,14 +101,8 @@ int cik_code_product16(int m, int n, int k, const float *a, long aRow, long aCol
     const size_t accBytes = (!s64 && chunks > 1) ? (size_t)m * n * sizeof(int64_t) : 0;
     const size_t bytes = aBytes + bBytes + accBytes + 3 * 64;
     // One buffer per thread, kept and grown (the attention calls this once per window and head).
-    static __thread unsigned char *tlBuf = NULL;
-    static __thread size_t tlCap = 0;
-    if (bytes > tlCap) {
-        unsigned char *grown = (unsigned char *)realloc(tlBuf, bytes);
-        if (!grown) return -1;
-        tlBuf = grown;
-        tlCap = bytes;
-    }
+    unsigned char *tlBuf = cik_scratch(CIK_SCRATCH_CODE_PRODUCT16, bytes);
+    if (!tlBuf) return -1;
     unsigned char *cur = tlBuf;
 #define TAKE(T, nbytes) ((T *)(cur = (unsigned char *)(((uintptr_t)cur + 63) & ~(uintptr_t)63), cur += (nbytes), cur - (nbytes)))
     int16_t *ap = TAKE(int16_t, aBytes);

@@ -36,4 +36,9 @@ CIK_STORE_DECL(cik_store_base);
 void cik_micro16_avx2(int pairs, const int16_t *a, long lda, int mr, int nr, const int16_t *panel,
                       int32_t tile[CIK16_MR][CIK16_NR], const float *scale, const int32_t *off, const float *bias,
                       float *y, long ldy);
+/// A per-thread buffer of at least `bytes` for caller `slot` (kept and grown; NULL when out of memory). scratch.c.
+enum { CIK_SCRATCH_CODE_PRODUCT = 0, CIK_SCRATCH_CODE_PRODUCT16 = 1, CIK_SCRATCH_LINEAR16 = 2, CIK_SCRATCH_SLOTS = 3 };
+#include <stddef.h>
+unsigned char *cik_scratch(int slot, size_t bytes);
+
 #endif

@@ -36,14 +36,8 @@ int cik_linear16(int m, int n, int k, const float *x, long ldx, float step, int 
     const int pairs = (int)pairs_of(k), lda = 2 * pairs, np = (int)panels_of16(n);
     const size_t bytes = (size_t)L16_MC * (size_t)k + (size_t)L16_MC * (size_t)lda * sizeof(int16_t) + 2 * 64;
     // One buffer per thread, kept and grown (this runs once per Linear call and row chunk).
-    static __thread unsigned char *tlBuf = NULL;
-    static __thread size_t tlCap = 0;
-    if (bytes > tlCap) {
-        unsigned char *grown = (unsigned char *)realloc(tlBuf, bytes);
-        if (!grown) return -1;
-        tlBuf = grown;
-        tlCap = bytes;
-    }
+    unsigned char *tlBuf = cik_scratch(CIK_SCRATCH_LINEAR16, bytes);
+    if (!tlBuf) return -1;
     int8_t *q8 = (int8_t *)(((uintptr_t)tlBuf + 63) & ~(uintptr_t)63);
     int16_t *a16 = (int16_t *)(((uintptr_t)(q8 + (size_t)L16_MC * k) + 63) & ~(uintptr_t)63);
     int32_t tile[CIK16_MR][CIK16_NR];   // unused: every tile goes out through the float epilogue
