@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// **Test seam.** Deliberately wrong variants of the core's own calibration code, so that `harmoq verify --mutants`
 /// (and the tests that run it) can show that each checker catches a bug in the code that ships — not in a copy.
@@ -156,36 +155,17 @@ public enum ShippedMutant: UInt8, CaseIterable, Sendable {
         }
     }
 
-    private static let code = Atomic<UInt8>(0)
-    private static let owner = Atomic<UInt>(0)
-    private static let activation = NSLock()
-
-    @inline(__always) static func currentThread() -> UInt {
-        #if canImport(Glibc) || canImport(Musl)
-        return UInt(pthread_self())
-        #else
-        return UInt(bitPattern: pthread_self())
-        #endif
-    }
+    private static let mutantSwitch = MutantSwitch()
 
     /// The mutant active on this thread (`.none` unless inside `withActive` on this thread).
     @inline(__always) public static var active: ShippedMutant {
-        let raw = code.load(ordering: .relaxed)
-        if _fastPath(raw == 0) { return .none }
-        return owner.load(ordering: .relaxed) == currentThread() ? (ShippedMutant(rawValue: raw) ?? .none) : .none
+        let raw = mutantSwitch.active
+        return raw == 0 ? .none : (ShippedMutant(rawValue: raw) ?? .none)
     }
 
     /// Runs `body` with `mutant` active on the calling thread, then switches it off. Activations from several threads
     /// wait for each other. For `harmoq verify --mutants` and tests only.
     public static func withActive<T>(_ mutant: ShippedMutant, _ body: () throws -> T) rethrows -> T {
-        activation.lock()
-        owner.store(currentThread(), ordering: .sequentiallyConsistent)
-        code.store(mutant.rawValue, ordering: .sequentiallyConsistent)
-        defer {
-            code.store(0, ordering: .sequentiallyConsistent)
-            owner.store(0, ordering: .sequentiallyConsistent)
-            activation.unlock()
-        }
-        return try body()
+        try mutantSwitch.withActive(mutant.rawValue, body)
     }
 }
