@@ -81,6 +81,12 @@ struct Refine: ParsableCommand {
     @Option(help: "Adam learning rate of the weights with --learn-weights, in units of the row's quantization step (default \(BlockReconstructionOptions().weightLearningRate) block, \(ModelDistillationOptions().weightLearningRate) model).")
     var weightLr: Double?
 
+    @Flag(help: "Block stage: also learn one factor per input channel of every quantized Linear (x ⊘ c before its activation quantizer, W ⊙ c before its weight quantizer, so the FP model is unchanged; OmniQuant-style learnable equivalent scaling starting at the plan's HSO scale). The refined plan stores s ⊙ c and W ⊙ c. Off by default (docs/refinement.md).")
+    var learnScales = false
+
+    @Option(help: "Adam learning rate of log c with --learn-scales (default \(BlockReconstructionOptions().scaleLearningRate)).")
+    var scaleLr: Double?
+
     @Option(help: "--mode model / block+model: weight of the feature term (relative MSE of the block outputs ending each residual group, to FP); 0 = output loss only.")
     var featureWeight: Double = ModelDistillationOptions().featureWeight
 
@@ -113,7 +119,8 @@ struct Refine: ParsableCommand {
         guard patches >= 1 else { throw CLIError("--patches must be at least 1, got \(patches)") }
         let r = try RefinementCLI.settings(mode: mode, iterations: iterations, batch: batch, lr: lr, modelIterations: modelIterations,
                                            modelLr: modelLr, gradient: gradient, learn: learn, operands: operands, featureWeight: featureWeight,
-                                           learnWeights: learnWeights, weightLr: weightLr, qdrop: qdrop)
+                                           learnWeights: learnWeights, weightLr: weightLr, qdrop: qdrop,
+                                           learnScales: learnScales, scaleLr: scaleLr)
         let identity: ModelIdentity
         let weights: [String: Tensor]
         do {
@@ -153,7 +160,11 @@ enum RefinementCLI {
     static func settings(mode: RefinementMode, iterations: Int? = nil, batch: Int = BlockReconstructionOptions().batch, lr: Double? = nil,
                          modelIterations: Int? = nil, modelLr: Double? = nil, gradient: FakeQuantGradient = .ste,
                          learn: LearnedBounds = .all, operands: OperandPolicy = .learn, featureWeight: Double = 0,
-                         learnWeights: Bool? = nil, weightLr: Double? = nil, qdrop: Double = 0) throws -> Settings {
+                         learnWeights: Bool? = nil, weightLr: Double? = nil, qdrop: Double = 0,
+                         learnScales: Bool = false, scaleLr: Double? = nil) throws -> Settings {
+        if let scaleLr { guard scaleLr > 0, scaleLr.isFinite else { throw CLIError("--scale-lr must be positive, got \(scaleLr)") } }
+        guard !learnScales || mode != .model else { throw CLIError("--learn-scales: the block stage learns input scales; --mode model does not (use block or block+model)") }
+        guard scaleLr == nil || learnScales else { throw CLIError("--scale-lr needs --learn-scales") }
         guard qdrop >= 0, qdrop <= 1 else { throw CLIError("--qdrop must lie in [0, 1], got \(qdrop)") }
         if let weightLr { guard weightLr > 0, weightLr.isFinite else { throw CLIError("--weight-lr must be positive, got \(weightLr)") } }
         guard featureWeight >= 0, featureWeight.isFinite else { throw CLIError("--feature-weight must be ≥ 0, got \(featureWeight)") }
@@ -180,6 +191,8 @@ enum RefinementCLI {
             if let learnWeights { o.learnWeights = learnWeights }
             if let weightLr { o.weightLearningRate = weightLr }
             o.inputDrop = qdrop
+            o.learnScales = learnScales
+            if let scaleLr { o.scaleLearningRate = scaleLr }
             s.block = o
             if mode == .blockModel { s.model = model(modelIterations, modelLr) }
         case .model:

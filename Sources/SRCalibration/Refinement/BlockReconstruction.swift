@@ -21,6 +21,11 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     /// without (docs/refinement.md).
     public var learnWeights = true
     public var weightLearningRate: Double = 5e-2
+    /// Also learn a factor c per input channel of every quantized Linear (`ChannelScale`: x ⊘ c before the activation
+    /// quantizer, W ⊙ c before the weight quantizer; the FP product is unchanged), starting at the plan's HSO scale
+    /// (c = 1), with Adam on log c at `scaleLearningRate`. Off by default.
+    public var learnScales = false
+    public var scaleLearningRate: Double = 5e-3
     /// The attention matmul operands' bounds (q, k, v, probs): learned with the rest (default: the best Set5 PSNR
     /// measured), kept fixed, or `auto`: per block both are tried from the same start and the lower block loss wins
     /// (lower block MSE, but not higher PSNR, in docs/refinement.md).
@@ -43,7 +48,8 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     public var summary: String {
         let learned = learnActivationBounds && learnWeightBounds ? "all bounds" : learnActivationBounds ? "activation bounds" : "weight bounds"
         return "\(iterations) Adam iterations per block × batch \(batch), lr \(learningRate) of each range (cosine to \(finalLearningRateFraction)×), "
-            + "\(learned)\(learnWeights ? " + weights within ±1 step (lr \(weightLearningRate))" : ""), operands \(operands.rawValue), "
+            + "\(learned)\(learnWeights ? " + weights within ±1 step (lr \(weightLearningRate))" : "")"
+            + "\(learnScales ? " + input-channel scales (lr \(scaleLearningRate) on log c)" : ""), operands \(operands.rawValue), "
             + "\(gradient.rawValue) gradient\(inputDrop > 0 ? ", QDrop input mixing p = \(inputDrop) (seed \(seed))" : ""); loss: block-output MSE"
     }
 }
@@ -127,7 +133,11 @@ public enum BlockReconstruction {
                 cp.remove()
             }
         }
-        let pq = try PlanQuantizers(plan: startPlan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights)
+        guard !o.learnScales || (o.scaleLearningRate > 0 && o.scaleLearningRate.isFinite) else {
+            throw QuantError("--refine block: the input-scale learning rate must be positive")
+        }
+        let pq = try PlanQuantizers(plan: startPlan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights,
+                                    learnScales: o.learnScales)
         let student = try DATLightBackward(weights: pq.weights, scale: plan.scale, quantizers: pq.siteQuantizers)
         let grads = student.makeGradients()
 
@@ -160,6 +170,8 @@ public enum BlockReconstruction {
             let hasOperands = linearOnly.count < union.count
             let offsetSites = pq.offsetSites.filter { $0.name.hasPrefix(prefix) }
             let startOffsets = offsetSites.map(\.site.offset)
+            let scaleSites = pq.scaleSites.filter { $0.site.hasPrefix(prefix) }
+            let startScales = scaleSites.map(\.factor)
             let runs: [(String, [LearnableSiteQuantizer])]
             switch o.operands {
             case .learn: runs = [("learn", union)]
@@ -182,11 +194,12 @@ public enum BlockReconstruction {
             }
             let (before, startOutputs) = evaluate()
             let start = union.map { ($0.lower, $0.upper) }
-            var best = (loss: before, bounds: start, offsets: startOffsets, outputs: startOutputs, iteration: 0, variant: "")
+            var best = (loss: before, bounds: start, offsets: startOffsets, scales: startScales, outputs: startOutputs, iteration: 0,
+                        variant: "")
             let checkEvery = o.checkEvery > 0 ? o.checkEvery : max(1, o.iterations / 3)
             var traces: [Double] = []
             var checkpoints: [RefinementRecord.Checkpoint] = [.init(iteration: 0, loss: before)]
-            for (variant, learn) in runs where !learn.isEmpty || !offsetSites.isEmpty {
+            for (variant, learn) in runs where !learn.isEmpty || !offsetSites.isEmpty || !scaleSites.isEmpty {
                 for (q, b) in zip(union, start) { try q.setBounds(lower: b.0, upper: b.1) }
                 var trace: [Double] = []
                 var params = BoundParameters(learn, iterations: o.iterations, learningRate: o.learningRate,
@@ -194,10 +207,14 @@ public enum BlockReconstruction {
                 var offsets = OffsetParameters(offsetSites, iterations: o.iterations, learningRate: o.weightLearningRate,
                                                finalFraction: o.finalLearningRateFraction)
                 offsets.restore(startOffsets)
+                var scaleParams = ScaleParameters(scaleSites, iterations: o.iterations, learningRate: o.scaleLearningRate,
+                                                  finalFraction: o.finalLearningRateFraction)
+                scaleParams.restore(startScales)
                 var rng = SplitMix64(seed: o.seed &+ UInt64(bi) &* 0x9E37_79B9)
                 for it in 0..<o.iterations {
                     params.zeroGradients()
                     offsets.zeroGradients()
+                    scaleParams.zeroGradients()
                     grads.zero()
                     var batchLoss = 0.0
                     for j in 0..<o.batch {
@@ -215,17 +232,21 @@ public enum BlockReconstruction {
                     trace.append(batchLoss)
                     try params.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
                     try offsets.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
+                    try scaleParams.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
                     if (it + 1) % checkEvery == 0 || it + 1 == o.iterations {
                         let (l, outs) = evaluate()
                         guard l.isFinite else { throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it + 1); nothing written") }
                         checkpoints.append(.init(iteration: it + 1, loss: l))
-                        if l < best.loss { best = (l, union.map { ($0.lower, $0.upper) }, offsets.snapshot, outs, it + 1, variant) }
+                        if l < best.loss {
+                            best = (l, union.map { ($0.lower, $0.upper) }, offsets.snapshot, scaleParams.snapshot, outs, it + 1, variant)
+                        }
                     }
                 }
                 if traces.isEmpty || best.variant == variant { traces = trace }
             }
             for (q, b) in zip(union, best.bounds) { try q.setBounds(lower: b.0, upper: b.1) }
             for (site, v) in zip(offsetSites, best.offsets) { site.site.offset = v }
+            for (site, f) in zip(scaleSites, best.scales) { site.factor = f }
             let after = best.loss, kept = best.iteration > 0
             let trace = traces
             xq = best.outputs

@@ -20,13 +20,25 @@ struct PlanQuantizers {
 
     /// Sites with an online rotation: x·R, then the site's activation quantizer (if any).
     let rotated: [String: RotatedSite]
+    /// With learned input scales: every quantized Linear (activation and weight quantized, no rotation) gets a channel
+    /// factor c, x ⊘ c before its activation quantizer and W ⊙ c before its weight quantizer (`ChannelScale`).
+    let scales: [String: ChannelScale]
+    /// The plan's HSO input scale per scaled site (nil = ones).
+    private let planInputScales: [String: [Float]?]
 
     var siteQuantizers: SiteQuantizers {
         var act = activation.mapValues { $0.fake as DifferentiableSiteQuantizer }
         for (name, r) in rotated { act[name] = r }
-        return SiteQuantizers(activation: act,
-                       weight: weight.mapValues { offsets[$0.site] ?? $0.fake as DifferentiableSiteQuantizer })
+        var wts = weight.mapValues { offsets[$0.site] ?? $0.fake as DifferentiableSiteQuantizer }
+        for (name, c) in scales {
+            act[name] = ScaledInputSite(c, inner: act[name]!)
+            wts[name] = ScaledWeightSite(c, inner: wts[name]!)
+        }
+        return SiteQuantizers(activation: act, weight: wts)
     }
+
+    /// The channel-factor sites sorted by name (the optimiser's parameter order).
+    var scaleSites: [ChannelScale] { scales.keys.sorted().map { scales[$0]! } }
 
     /// The offset sites sorted by name (the optimiser's parameter order).
     var offsetSites: [(name: String, site: OffsetWeightSite)] { offsets.keys.sorted().map { ($0, offsets[$0]!) } }
@@ -36,11 +48,13 @@ struct PlanQuantizers {
         (Array(activation.values) + Array(weight.values)).sorted { ($0.site, $0.isWeight ? 1 : 0) < ($1.site, $1.isWeight ? 1 : 0) }
     }
 
-    init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient, learnWeights: Bool = false) throws {
+    init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient, learnWeights: Bool = false,
+         learnScales: Bool = false) throws {
         var w = original
         var act: [String: LearnableSiteQuantizer] = [:], wq: [String: LearnableSiteQuantizer] = [:]
         var offs: [String: OffsetWeightSite] = [:], sw: [String: [Float]] = [:]
         var rot: [String: RotatedSite] = [:]
+        var sc: [String: ChannelScale] = [:], ps: [String: [Float]?] = [:]
         for s in plan.sites {
             if s.activationQuantized {
                 act[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: false,
@@ -56,8 +70,15 @@ struct PlanQuantizers {
                                                                                  gradient: gradient),
                                                     inputScale: nil)
                 if learnWeights { offs[s.name] = OffsetWeightSite(wq[s.name]!.fake, rows: l.outputs, cols: l.inputs); sw[s.name] = l.weight }
+                if learnScales, s.activationQuantized, s.rotation == nil {
+                    sc[s.name] = ChannelScale(site: s.name, channels: l.inputs)
+                    ps[s.name] = l.inputScale
+                    sw[s.name] = l.weight
+                }
             }
         }
+        scales = sc
+        planInputScales = ps
         weights = w
         offsets = offs
         siteWeights = sw
@@ -79,7 +100,12 @@ struct PlanQuantizers {
             if let q = weight[name] {
                 out.sites[i].layer?.weightLower = q.lower; out.sites[i].layer?.weightUpper = q.upper
             }
-            if let o = offsets[name], let w = siteWeights[name] {
+            if let c = scales[name], let w = siteWeights[name] {
+                // The learned factor folded into the plan: input scale s ⊙ c, weight W ⊙ c (then the learned offset).
+                let v = w.withUnsafeBufferPointer { c.scaledWeight($0.baseAddress!, rows: w.count / c.channels) }
+                out.sites[i].layer?.weight = offsets[name].map { o in v.withUnsafeBufferPointer { o.shifted($0.baseAddress!) } } ?? v
+                out.sites[i].layer?.inputScale = c.inputScale(from: planInputScales[name] ?? nil)
+            } else if let o = offsets[name], let w = siteWeights[name] {
                 out.sites[i].layer?.weight = w.withUnsafeBufferPointer { o.shifted($0.baseAddress!) }
             }
         }
