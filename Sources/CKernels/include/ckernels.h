@@ -80,5 +80,9 @@ void ck_quant_codes(const float *x, int ldx, int rows, int cols, float step, flo
 void ck_fake_quant_ste_backward(const float *x, const float *g, float *gx, size_t n, float lower, float upper,
                                 float step, float levels, float qmin, float qmax, int symmetric, int halfToEven,
                                 double *sumLower, double *sumUpper);
+// The portable loop of the same kernel (what non-AVX2 machines and round-half-away run; the AVX2 path equals it bit for bit).
+void ck_fake_quant_ste_backward_scalar(const float *x, const float *g, float *gx, size_t n, float lower, float upper,
+                                       float step, float levels, float qmin, float qmax, int symmetric, int halfToEven,
+                                       double *sumLower, double *sumUpper);
 
 #endif
