@@ -80,6 +80,8 @@ void ck_quant_codes(const float *x, int ldx, int rows, int cols, float step, flo
 void ck_fake_quant_ste_backward(const float *x, const float *g, float *gx, size_t n, float lower, float upper,
                                 float step, float levels, float qmin, float qmax, int symmetric, int halfToEven,
                                 double *sumLower, double *sumUpper);
+// t[j·ldt + i] = a[i·lda + j] for a rows × cols matrix (8 × 8 tiles; bit-exact data movement).
+void ck_transpose(const float *a, size_t rows, size_t cols, size_t lda, float *t, size_t ldt);
 // The portable loop of the same kernel (what non-AVX2 machines and round-half-away run; the AVX2 path equals it bit for bit).
 void ck_fake_quant_ste_backward_scalar(const float *x, const float *g, float *gx, size_t n, float lower, float upper,
                                        float step, float levels, float qmin, float qmax, int symmetric, int halfToEven,

@@ -1,3 +1,4 @@
+import CKernels
 /// Deterministic reductions for the backward kernels: sums over fixed 256-row blocks (Float), the blocks
 /// added in Double in block order, so results do not depend on `Parallel.threads`.
 public enum BackwardReduce {
@@ -35,8 +36,11 @@ public enum BackwardReduce {
 
     /// Out-of-place transpose: t (cols × rows) = xᵀ, x rows × cols with row stride ld.
     public static func transpose(_ x: UnsafePointer<Float>, ld: Int, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>) {
-        Parallel.ranges(cols, minPerChunk: 8) { cr in
-            for c in cr { let o = t + c * rows; for r in 0..<rows { o[r] = x[r * ld + c] } }
+        // Column blocks of 8 (the C kernel's tile width) per task; each task transposes its columns in 8 × 8 tiles.
+        let blocks = (cols + 7) / 8
+        Parallel.ranges(blocks, minPerChunk: 1) { br in
+            let c0 = br.lowerBound * 8, c1 = Swift.min(cols, br.upperBound * 8)
+            ck_transpose(x + c0, rows, c1 - c0, ld, t + c0 * rows, rows)
         }
     }
 

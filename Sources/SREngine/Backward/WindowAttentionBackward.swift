@@ -149,7 +149,7 @@ struct WindowAttentionBackward {
                         let wh = (w * H + h)
                         ck_pack_b(Int32(hd), Int32(N), V + wh * N * hd, Int32(hd), 1, packed)
                         ck_gemm_packed(Int32(N), Int32(N), Int32(hd), dO, Int32(hd), packed, S + wh * N * N, Int32(N), 0, nil)
-                        Self.transpose(P + wh * N * N, N, into: T)
+                        ck_transpose(P + wh * N * N, N, N, N, T, N)
                         ck_pack_b(Int32(N), Int32(hd), dO, Int32(hd), 0, packed)
                         ck_gemm_packed(Int32(N), Int32(hd), Int32(N), T, Int32(N), packed, DV + wh * N * hd, Int32(hd), 0, nil)
                     }}
@@ -172,7 +172,7 @@ struct WindowAttentionBackward {
                         for i in 0..<N { SoftmaxBackward.row(p + i * N, s + i * N, s + i * N, N) }
                         ck_pack_b(Int32(N), Int32(hd), K + wh * N * hd, Int32(hd), 0, packed)
                         ck_gemm_packed(Int32(N), Int32(hd), Int32(N), s, Int32(N), packed, DQ + wh * N * hd, Int32(hd), 0, nil)
-                        Self.transpose(s, N, into: T)
+                        ck_transpose(s, N, N, N, T, N)
                         ck_pack_b(Int32(N), Int32(hd), Q + wh * N * hd, Int32(hd), 0, packed)
                         ck_gemm_packed(Int32(N), Int32(hd), Int32(N), T, Int32(N), packed, DK + wh * N * hd, Int32(hd), 0, nil)
                     }}
@@ -209,11 +209,6 @@ struct WindowAttentionBackward {
                 }}
             }
         }}}
-    }
-
-    @inline(__always)
-    static func transpose(_ a: UnsafePointer<Float>, _ n: Int, into t: UnsafeMutablePointer<Float>) {
-        for i in 0..<n { for j in 0..<n { t[j * n + i] = a[i * n + j] } }
     }
 
     private static func quantBackward(_ q: DifferentiableSiteQuantizer?, _ x: [Float], _ g: inout [Float], rows: Int, cols: Int) {
