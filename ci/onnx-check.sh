@@ -11,7 +11,9 @@
 #      HarmoQ plan (standard QDQ) with Set5 x2 as the check set;
 #      ci/onnx-model-check.py runs every image in onnxruntime (optimizations off) and requires PSNR-Y within 0.01 dB
 #      of harmoq's per image and for the mean -> ci-artifacts/onnx-model-report.{json,md};
-#   6. rotated plans (issue #15: MinMax with online Hadamard rotations of qkv/fc1/fc2, 2 patches): the per-site export
+#   6. SwinIR-light x2 whole model (ci/onnx-check-swinir.sh; the stress weights of ../shared, skipped without them):
+#      FP32 on Set5 x2 -> ci-artifacts/onnx-swinir-model-report.{json,md};
+#   7. rotated plans (issue #15: MinMax with online Hadamard rotations of qkv/fc1/fc2, 2 patches): the per-site export
 #      of the first 12 quantized sites (blocks 0-2; 512 rows each) of a W4A4 plan (codes equal up to the float32
 #      rotation's rounding margin, outputs within the bound) and the whole model of a W8A8 plan (online rotations and
 #      the folded q/k operand rotations, --rotate-operands random, so the plan's folded qkv biases) on the first Set5 image
@@ -65,6 +67,9 @@ echo "onnx-check: calibrating $MODEL W8A8 (harmoq, symmetric activations, 2 patc
   2> "$OUT/whole-w8a8.log" || { tail -20 "$OUT/whole-w8a8.log"; exit 1; }
 "$VENV/bin/python" ci/onnx-model-check.py --export "$OUT/whole-fp32" --export "$OUT/whole-w8a8" \
   --report "$ART/onnx-model-report.json" --markdown "$ART/onnx-model-report.md"
+
+# SwinIR-light x2 whole model (docs/onnx.md "SwinIR-light"; skipped with the reason without ../shared).
+B="$B" VENV="$VENV" OUT="$OUT" ART="$ART" CALIB="$CALIB" SET5="$SET5" ci/onnx-check-swinir.sh
 
 # Rotated plan (docs/onnx.md "Rotated plans"): the online rotation is a float MatMul by R before the QuantizeLinear.
 echo "onnx-check: calibrating $MODEL W4A4 (minmax, --rotate hadamard, 2 patches) for the rotated export"

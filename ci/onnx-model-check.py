@@ -12,7 +12,8 @@ For every export folder (DIR/index.json, format harmoq-onnx-model/1):
     the bound of issue #14 on the Set5 PSNR), for an FP32 export also when one image's does, or when this script's
     PSNR-Y of harmoq's output differs from the PSNR-Y harmoq itself computed (index.json) by more than 1e-6 dB (the two
     PSNR implementations must agree). Per-image differences of a QDQ export are reported, not gated: code flips after
-    ulp-level float differences move a single image's PSNR by up to ~0.02 dB at W8A8 (docs/onnx.md);
+    ulp-level float differences move a single image's PSNR by up to ~0.02 dB at W8A8 (docs/onnx.md); the set mean of an
+    export named by --report-only is reported, not gated (W4A4 plans: the code-flip gap, docs/onnx.md);
   * informative: the first image again with onnxruntime's default optimizations (ORT_ENABLE_ALL).
 Writes REPORT (JSON) and MARKDOWN; exit status 1 on any failure.
 """
@@ -51,11 +52,11 @@ def session(path, level, threads):
     return ort.InferenceSession(path, sess_options=so, providers=["CPUExecutionProvider"])
 
 
-def check(dir_, tol, threads):
+def check(dir_, tol, threads, gated=True):
     idx = json.load(open(os.path.join(dir_, "index.json")))
     s = idx["scale"]
-    label = "QDQ " + idx["bits"] + " (" + idx["method"] + ")" if idx.get("quant") else "FP32"
-    out = {"export": dir_, "label": label, "graphs": [], "images": [], "failures": []}
+    label = f"{idx.get('architecture', 'DAT-light')} x{s} " + ("QDQ " + idx["bits"] + " (" + idx["method"] + ")" if idx.get("quant") else "FP32")
+    out = {"export": dir_, "label": label, "gated": gated, "graphs": [], "images": [], "failures": []}
     sessions = {}
     for g in idx["graphs"]:
         path = os.path.join(dir_, g["file"])
@@ -93,7 +94,7 @@ def check(dir_, tol, threads):
         mo = float(np.mean([r["psnr_ort"] for r in out["images"]]))
         mh = float(np.mean([r["psnr_harmoq"] for r in out["images"]]))
         out["mean_psnr_ort"], out["mean_psnr_harmoq"] = mo, mh
-        if abs(mo - mh) > tol:
+        if abs(mo - mh) > tol and gated:
             out["failures"].append(f"set mean: PSNR-Y onnxruntime {mo:.4f} vs harmoq {mh:.4f} (|Δ| > {tol} dB)")
         # Informative: onnxruntime's default optimizations (graph rewrites and fused kernels) on the first image.
         im = idx["images"][0]
@@ -110,17 +111,18 @@ def check(dir_, tol, threads):
 
 
 def stages(dir_, threads):
-    """Per-block comparison on the first image (needs export-onnx --stages): onnxruntime's block outputs (graph values
-    layers.0.blocks.N.attn.proj and ….ffn_residual, made graph outputs) against harmoq's (<name>.stage.blockN[_attn].f32).
+    """Per-stage comparison on the first image (needs export-onnx --stages): onnxruntime's intermediate values (the
+    graph values index.json names for each stage — DAT-light: every block's attn.proj and ffn_residual; SwinIR-light:
+    every block's mlp_residual and every group's residual — made graph outputs) against harmoq's (<name>.stage.<stage>.f32).
     Shows where two runs start to differ, and how a difference spreads block by block."""
     idx = json.load(open(os.path.join(dir_, "index.json")))
     im = idx["images"][0]
     h, w = im["height"], im["width"]
     m = onnx.load(os.path.join(dir_, im["graph"]))
-    pairs = []
-    for b in range(18):
-        pairs += [(f"block{b}_attn", f"layers.0.blocks.{b}.attn.proj"), (f"block{b}", f"layers.0.blocks.{b}.ffn_residual")]
-    for _, n in pairs:
+    if not im.get("stages"):
+        raise SystemExit(f"onnx-model-check --stages: {dir_}/index.json lists no stage files (export with --stages)")
+    pairs = [(st["stage"], st["value"], st["file"]) for st in im["stages"]]
+    for _, n, _ in pairs:
         m.graph.output.append(onnx.helper.make_empty_tensor_value_info(n))
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -130,10 +132,8 @@ def stages(dir_, threads):
     x = np.fromfile(os.path.join(dir_, im["input"]), dtype="<f4").reshape(1, 3, h, w)
     outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {idx["input"]: x})))
     rows = []
-    for tag, n in pairs:
-        f = os.path.join(dir_, im["input"].replace(".lr.f32", f".stage.{tag}.f32"))
-        if not os.path.exists(f):
-            raise SystemExit(f"onnx-model-check --stages: {f} is missing (export with --stages)")
+    for tag, n, f in pairs:
+        f = os.path.join(dir_, f)
         ref = np.fromfile(f, dtype="<f4")
         d = np.abs(outs[n].reshape(-1).astype(np.float64) - ref)
         rows.append({"stage": tag, "max_abs_diff": float(d.max()), "fraction_above_1e-4": float(np.mean(d > 1e-4)),
@@ -159,7 +159,8 @@ def markdown(res):
             d = e["default_optimizations_first_image"]
             lines += ["", f"Default optimizations (ORT_ENABLE_ALL), {d['name']}: max abs Δ {d['max_abs_diff']:.3g}, "
                       f"{d['differing_pixels']} differing pixels, PSNR Δ {d['psnr_delta']:+.5f} dB."]
-        lines += ["", "Failures: " + ("none" if not e["failures"] else "; ".join(e["failures"])), ""]
+        lines += ["", ("Failures: " if e["gated"] else "Reported, not gated on the PSNR bound (--report-only); failures: ")
+                  + ("none" if not e["failures"] else "; ".join(e["failures"])), ""]
     return "\n".join(lines)
 
 
@@ -169,12 +170,15 @@ def main():
     ap.add_argument("--report", required=True)
     ap.add_argument("--markdown", required=True)
     ap.add_argument("--psnr-tolerance", type=float, default=0.01)
+    ap.add_argument("--report-only", action="append", default=[],
+                    help="an --export folder whose set-mean PSNR difference is reported, not gated (onnx.checker and the "
+                         "PSNR-implementation agreement still are; repeatable)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--stages", action="store_true",
                     help="also compare every block's output on the first image (export-onnx --stages); informative")
     a = ap.parse_args()
     res = {"onnxruntime": ort.__version__, "onnx": onnx.__version__, "tolerance": a.psnr_tolerance,
-           "exports": [check(d, a.psnr_tolerance, a.threads) for d in a.export]}
+           "exports": [check(d, a.psnr_tolerance, a.threads, d not in a.report_only) for d in a.export]}
     if a.stages:
         for e, d in zip(res["exports"], a.export):
             e["stages"] = stages(d, a.threads)

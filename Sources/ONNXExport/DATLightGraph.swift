@@ -23,47 +23,12 @@ public enum DATLightGraph {
     public static let inputName = "lr"
     public static let outputName = "sr"
 
-    /// Why `plan` cannot be written as standard QDQ (one line per offending site), or [] when it can.
-    public static func obstacles(_ plan: QParams) -> [String] {
-        var out: [String] = []
-        for s in plan.sites {
-            if s.activationQuantized, let why = activationObstacle(s) { out.append("\(s.name): \(why)") }
-            if s.weightQuantized, let l = s.layer,
-               let why = SiteGraph.gridObstacle(scheme: l.weightScheme, bits: l.weightBits, rounding: l.rounding,
-                                                lowers: l.weightLower, uppers: l.weightUpper, what: "weight") {
-                out.append("\(s.name): \(why)")
-            }
-        }
-        return out
-    }
-
-    static func activationObstacle(_ s: SiteQuantization) -> String? {
-        if s.activationScheme == .affine {
-            guard let q = try? s.activationQuantizer() else { return "activation quantizer is invalid" }
-            if q.zeroPoint != nil {   // integer zero point: standard uint8 QDQ with z
-                return SiteGraph.gridObstacle(scheme: .symmetric, bits: s.activationBits, rounding: s.rounding,
-                                              lowers: [s.activationLower], uppers: [s.activationUpper], what: "activation")
-            }
-            return "activation grid is affine with the float zero point −α/Δ = \(-q.lower / q.step), not an integer: "
-                + "standard QuantizeLinear/DequantizeLinear (integer zero point) cannot hold it (calibrate with "
-                + "--zero-point integer or --activation-scheme symmetric, or use the per-site export, which writes the float shift)"
-        }
-        return SiteGraph.gridObstacle(scheme: .symmetric, bits: s.activationBits, rounding: s.rounding,
-                                      lowers: [s.activationLower], uppers: [s.activationUpper], what: "activation")
-    }
-
     /// The graph for LR inputs of `height`×`width`. `weights` is the state dict `model` was built from; `plan` (nil: FP32)
     /// must have been calibrated for this model (the caller checks the binding).
     public static func build(model: DATLight, weights: [String: Tensor], plan: QParams?, height: Int, width: Int,
                              producerVersion: String, metadata: [(String, String)] = []) throws -> ONNXModel {
         guard height > 0, width > 0 else { throw QuantError("whole-model export: input size must be positive, got \(height)x\(width)") }
-        if let plan {
-            let obs = obstacles(plan)
-            if !obs.isEmpty {
-                throw QuantError("the QPARAMS cannot be written as standard ONNX QDQ at \(obs.count) site(s):\n  "
-                                 + obs.prefix(8).joined(separator: "\n  ") + (obs.count > 8 ? "\n  …" : ""))
-            }
-        }
+        if let plan { try WholeModelQDQ.requireExportable(plan, "the QPARAMS") }
         var b = Builder(g: GraphBuilder(), w: weights, model: model, H: height, W: width,
                         sites: Dictionary(uniqueKeysWithValues: (plan?.sites ?? []).map { ($0.name, $0) }))
         let out = try b.forward()
@@ -75,50 +40,21 @@ public enum DATLightGraph {
                          metadata: metadata)
     }
 
-    struct Builder {
+    /// Engine stage name (`DATLight.forward`'s stage sink, tokens L × 60) → the graph value holding the same tensor:
+    /// every block's attention output (after proj) and output.
+    public static func stageValues(_ model: DATLight) -> [(stage: String, value: String)] {
+        (0..<model.blockCount).flatMap { b in
+            [("block\(b)_attn", "layers.0.blocks.\(b).attn.proj"), ("block\(b)", "layers.0.blocks.\(b).ffn_residual")]
+        }
+    }
+
+    struct Builder: ModelGraphWriter {
         let g: GraphBuilder
         let w: [String: Tensor]
         let model: DATLight
         let H: Int, W: Int
         let sites: [String: SiteQuantization]
         let C = 60, heads = 6, headDim = 10
-        var L: Int { H * W }
-
-        func tensor(_ key: String) throws -> Tensor {
-            guard let t = w[key] else { throw QuantError("whole-model export: weight '\(key)' is missing") }
-            return t
-        }
-
-        // MARK: layout
-
-        /// tokens (L, c) → NCHW (1, c, H, W).
-        func toNCHW(_ x: String, _ c: Int, _ hint: String) -> String {
-            g.reshape(g.transpose(x, [1, 0], hint + ".t"), [1, c, H, W], hint)
-        }
-
-        /// NCHW (1, c, H, W) → tokens (L, c).
-        func toTokens(_ x: String, _ c: Int, _ hint: String) -> String {
-            g.transpose(g.reshape(x, [c, L], hint + ".flat"), [1, 0], hint)
-        }
-
-        // MARK: layers
-
-        func conv(_ x: String, _ key: String, groups: Int = 1) throws -> String {
-            let wt = try tensor(key + ".weight"), bias = try tensor(key + ".bias")
-            let k = wt.shape[2], p = Int64(k / 2)
-            let wn = g.floats(key + ".weight", dims: wt.shape, wt.data)
-            let bn = g.floats(key + ".bias", dims: [bias.count], bias.data)
-            var attrs = [ONNXAttribute("kernel_shape", .ints([Int64(k), Int64(k)])), ONNXAttribute("pads", .ints([p, p, p, p]))]
-            if groups > 1 { attrs.append(ONNXAttribute("group", .int(Int64(groups)))) }
-            return g.op("Conv", [x, wn, bn], key, attrs)
-        }
-
-        func layerNorm(_ x: String, _ key: String) throws -> String {
-            let s = try tensor(key + ".weight"), b = try tensor(key + ".bias")
-            return g.op("LayerNormalization", [x, g.floats(key + ".weight", dims: [s.count], s.data),
-                                               g.floats(key + ".bias", dims: [b.count], b.data)], key,
-                        [ONNXAttribute("axis", .int(-1)), ONNXAttribute("epsilon", .float(1e-5))])
-        }
 
         /// BatchNorm (eval) as the engine applies it: x·scale + shift with `BatchNormEval`'s folded constants.
         /// `channelAxis1`: NCHW data (constants shaped (1, c, 1, 1)); otherwise tokens (constants (c)).
@@ -139,75 +75,6 @@ public enum DATLightGraph {
             let m = g.op("MatMul", [x, g.floats(key + ".weight_t", dims: [cin, cout], SiteGraph.transpose(wt.data, rows: cout, cols: cin))],
                          key + ".matmul")
             return g.add(m, g.floats(key + ".bias", dims: [cout], bias.data), key)
-        }
-
-        /// QDQ of a quantized activation (per tensor, symmetric, zero point 0) — `QuantizedModel`'s hook: x ← Q(x ⊘ s).
-        func quantize(_ x: String, site name: String, hso: [Float]?) throws -> String {
-            guard let s = sites[name], s.activationQuantized else { return x }
-            let q = try s.activationQuantizer()
-            var v = x
-            if let sc = hso { v = g.op("Div", [v, g.floats(name + ".hso_scale", dims: [sc.count], sc)], name + ".hso_divided") }
-            let scale = g.floats(name + ".x_scale", dims: [], [q.step])
-            // Symmetric: int8, zero point 0. Affine with an integer zero point z: uint8, zero point z
-            // (round_half_even(x/Δ) + z saturated, clipped to [0, 2^b − 1], is `Quantizer.code`; (q − z)·Δ is x̂).
-            let zp: String, lo: String, hi: String
-            if let z = q.zeroPoint {
-                guard q.scheme == .affine else { throw QuantError("site \(name): zero point on a symmetric grid") }
-                zp = g.uint8Scalar(UInt8(z)); lo = g.uint8Scalar(UInt8(q.codeMin)); hi = g.uint8Scalar(UInt8(q.codeMax))
-            } else {
-                guard q.scheme == .symmetric else { throw QuantError("site \(name): \(activationObstacle(s) ?? "affine grid")") }
-                zp = g.int8Scalar(0); lo = g.int8Scalar(Int8(q.codeMin)); hi = g.int8Scalar(Int8(q.codeMax))
-            }
-            var codes = g.op("QuantizeLinear", [v, scale, zp], name + ".x_q")
-            if q.bits < 8 { codes = g.op("Clip", [codes, lo, hi], name + ".x_codes") }
-            return g.op("DequantizeLinear", [codes, scale, zp], name + ".x_dq")
-        }
-
-        /// A Linear site on tokens (L, d): (QDQ of the input) · (weight: float, or int8 codes + per-channel DQ) + bias.
-        /// Weight: the plan's (corrected) weight when the site is in the plan, else the state dict's; bias: the model's.
-        func linear(_ x: String, _ name: String, bias biasKey: String, weightKey: String, rows: Range<Int>? = nil) throws -> String {
-            let bias = try tensor(biasKey)
-            let wt = try tensor(weightKey)
-            var m = wt.shape[0]
-            let d = wt.shape[1]
-            var biasValues = bias.data
-            var weightValues = wt.data
-            if let r = rows {     // one part of a fused qkv weight (split-qkv plan)
-                m = r.count
-                weightValues = Array(wt.data[(r.lowerBound * d)..<(r.upperBound * d)])
-                biasValues = Array(bias.data[r])
-            }
-            let s = sites[name]
-            if let lb = s?.layer?.bias {     // the plan's folded bias (operand rotations in the qkv rows)
-                guard lb.count == m else { throw QuantError("QPARAMS site \(name): bias has \(lb.count) values, the weight has \(m) outputs") }
-                biasValues = lb
-            }
-            // An online rotation (QuantizedModel's hook: x ← x·R first; the plan's weight is already W·R): a float MatMul.
-            var x = x
-            if let r = s?.rotation {
-                guard r.order == d else { throw QuantError("QPARAMS site \(name): rotation of order \(r.order), the weight has \(d) inputs") }
-                x = g.op("MatMul", [x, g.floats(name + ".rotation", dims: [d, d], try r.rotation().floatMatrix)], name + ".rotated")
-            }
-            let input = try quantize(x, site: name, hso: s?.layer?.inputScale.flatMap { $0.count == d ? $0 : nil })
-            let wName: String
-            if let s, let l = s.layer {
-                guard l.inputs == d, l.outputs == m else {
-                    throw QuantError("QPARAMS site \(name) is \(l.outputs)x\(l.inputs), the model's weight is \(m)x\(d)")
-                }
-                if s.weightQuantized {
-                    let (codes, scales) = try SiteGraph.weightCodes(l)
-                    let c = g.int8s(name + ".w_codes", dims: [d, m], codes)
-                    let sc = g.floats(name + ".w_scale", dims: [m], scales)
-                    let zp = g.int8s(name + ".w_zero_point", dims: [m], [Int8](repeating: 0, count: m))
-                    wName = g.op("DequantizeLinear", [c, sc, zp], name + ".w_dq", [ONNXAttribute("axis", .int(1))])
-                } else {
-                    wName = g.floats(name + ".weight_t", dims: [d, m], SiteGraph.transpose(l.weight, rows: m, cols: d))
-                }
-            } else {
-                wName = g.floats(name + ".weight_t", dims: [d, m], SiteGraph.transpose(weightValues, rows: m, cols: d))
-            }
-            let y = g.op("MatMul", [input, wName], name + ".matmul")
-            return g.add(y, g.floats(name + ".bias", dims: [m], biasValues), name)
         }
 
         /// ThreeConv on NCHW: Conv3×3 · LeakyReLU(0.2) · Conv1×1 · LeakyReLU(0.2) · Conv3×3.
@@ -298,50 +165,21 @@ public enum DATLightGraph {
         mutating func spatialAttention(_ b: Int, _ q: String, _ k: String, _ v: String) throws -> String {
             let a = "layers.0.blocks.\(b).attn"
             let half = C / 2, hh = heads / 2, hd = headDim
-            let zeroRow = g.cached("zero_row") { g.floats("zero_row_\(half)", dims: [1, half], [Float](repeating: 0, count: half)) }
             var outs: [String] = []
             for br in 0..<2 {
                 guard let lay = model.spatialWindowLayout(block: b, branch: br, height: H, width: W) else {
                     throw QuantError("whole-model export: block \(b) is not a spatial block")
                 }
-                let N = lay.tokensPerWindow, nW = lay.windowCount
-                let n = "\(a).attns.\(br)"
-                // Pad + roll + partition as one row gather: row L of the extended matrix is the zero padding.
-                var gather = [Int64](repeating: Int64(L), count: nW * N)
-                var inverse = [Int64](repeating: 0, count: L)
-                for (i, s) in lay.source.enumerated() { if let s { gather[i] = Int64(s); inverse[s] = Int64(i) } }
-                let layoutKey = "branch\(br)_" + (lay.regions == nil ? "unshifted" : "shifted")
-                let gIdx = g.cached("gather_" + layoutKey) { g.int64s("window_gather.\(layoutKey)", dims: [nW * N], gather) }
-                func windows(_ x: String, _ tag: String, scaled: Bool) -> String {
-                    var part = g.slice(x, axis: 1, br * half, (br + 1) * half, "\(n).\(tag)_channels")
-                    if scaled { part = g.mul(part, g.scalar(lay.qScale), "\(n).\(tag)_scaled") }
-                    let ext = g.concat([part, zeroRow], axis: 0, "\(n).\(tag)_padded")
-                    let rows = g.op("Gather", [ext, gIdx], "\(n).\(tag)_gathered", [ONNXAttribute("axis", .int(0))])
-                    return g.transpose(g.reshape(rows, [nW, N, hh, hd], "\(n).\(tag)_windows"), [0, 2, 1, 3], "\(n).\(tag)_heads")
-                }
-                let qw = try quantize(windows(q, "q", scaled: true), site: "\(n).q", hso: nil)
-                let kw = try quantize(windows(k, "k", scaled: false), site: "\(n).k", hso: nil)
-                let vw = try quantize(windows(v, "v", scaled: false), site: "\(n).v", hso: nil)
-                var logits = g.op("MatMul", [qw, g.transpose(kw, [0, 1, 3, 2], "\(n).k_t")], "\(n).logits")
-                if let regions = lay.regions {
-                    let labels = regions.map(Float.init)
-                    let li = g.cached("rows_" + layoutKey) { g.floats("region_rows.\(layoutKey)", dims: [nW, 1, N, 1], labels) }
-                    let lj = g.cached("cols_" + layoutKey) { g.floats("region_cols.\(layoutKey)", dims: [nW, 1, 1, N], labels) }
-                    let same = g.op("Equal", [li, lj], "\(n).same_region")
-                    let mask = g.op("Where", [same, g.scalar(0), g.scalar(-100)], "\(n).shift_mask")
-                    logits = g.add(logits, mask, "\(n).logits_masked")
-                }
                 guard let bias = model.spatialPositionBias(block: b, branch: br) else {
                     throw QuantError("whole-model export: block \(b) has no position bias")
                 }
-                logits = g.add(logits, g.floats("\(n).position_bias", dims: [hh, N, N], bias), "\(n).logits_biased")
-                let probs = try quantize(g.op("Softmax", [logits], "\(n).probs_fp", [ONNXAttribute("axis", .int(-1))]),
-                                         site: "\(n).probs", hso: nil)
-                let o = g.op("MatMul", [probs, vw], "\(n).out_heads")
-                let rows = g.reshape(g.transpose(o, [0, 2, 1, 3], "\(n).out_windows"), [nW * N, half], "\(n).out_rows")
-                let scatter = g.cached("scatter_" + layoutKey) { g.int64s("window_scatter.\(layoutKey)", dims: [L], inverse) }
-                outs.append(g.op("Gather", [rows, scatter], "\(n).out",
-                                 [ONNXAttribute("axis", .int(0))]))
+                let n = "\(a).attns.\(br)"
+                func channels(_ x: String, _ tag: String) -> String {
+                    g.slice(x, axis: 1, br * half, (br + 1) * half, "\(n).\(tag)_channels")
+                }
+                outs.append(try windowAttention(q: channels(q, "q"), k: channels(k, "k"), v: channels(v, "v"), lay: lay,
+                                                layoutKey: "branch\(br)_" + (lay.regions == nil ? "unshifted" : "shifted"),
+                                                heads: hh, headDim: hd, bias: bias, prefix: n))
             }
             let attened = g.concat(outs, axis: 1, "\(a).attened")
             let convX = try dwconv(v, a)

@@ -4,7 +4,8 @@ import SRCalibration
 import SREngine
 import SRIO
 
-/// `harmoq export-onnx --whole-model`: the whole DAT-light forward as one ONNX graph per LR size (`DATLightGraph`),
+/// `harmoq export-onnx --whole-model`: the whole DAT-light or SwinIR-light forward as one ONNX graph per LR size
+/// (`DATLightGraph`, `SwinIRLightGraph`),
 /// FP32 or standard QDQ of a QPARAMS plan, plus (with a check set) for every image: the LR input, harmoq's own output
 /// for it (FP32 forward, or the fake quantization `harmoq eval --quant` runs) and the cropped HR, so a runtime's output
 /// can be compared (ci/onnx-model-check.py). Everything is indexed by `index.json`.
@@ -22,7 +23,7 @@ public enum WholeModelExport {
         public var limit: Int?
         public var toolVersion: String
         public var allowModelMismatch = false
-        /// Also write harmoq's block outputs (`blockN`, `blockN_attn`, tokens L × 60) for the first check image (debugging).
+        /// Also write harmoq's block outputs (the graph's `stageValues`, tokens L × 60) for the first check image (debugging).
         public var stages = false
 
         public init(modelPath: String, quantPath: String?, outDir: String, toolVersion: String) {
@@ -54,6 +55,15 @@ public enum WholeModelExport {
         public var hr: String
         /// PSNR-Y (border = scale) of harmoq's output, by harmoq (SRIO.PSNR).
         public var harmoqPSNRY: Double
+        /// With `stages` (first image only): harmoq's intermediate tensors and the graph values that hold the same.
+        public var stages: [StageEntry]?
+    }
+
+    /// One intermediate tensor of harmoq's forward (float32, the engine's stage layout) and the graph value to compare.
+    public struct StageEntry: Codable, Sendable {
+        public var stage: String
+        public var file: String
+        public var value: String
     }
 
     public struct Index: Codable, Sendable {
@@ -78,23 +88,31 @@ public enum WholeModelExport {
         let weights = try ModelLoader.readStateDict(path: r.modelPath)
         var model = try ModelLoader.build(weights: weights, source: r.modelPath)
         let identity = ModelIdentity(model: model, weights: weights, path: r.modelPath)
-        guard model.architecture == .datLight else {
-            throw QuantError("whole-model export is built for DAT-light only; \(r.modelPath) is \(model.architecture.rawValue) "
-                             + "(the per-site export, without --whole-model, covers both)")
-        }
         var plan: QParams? = nil
         if let qp = r.quantPath {
             plan = try QParams.read(path: qp, for: identity, allowMismatch: r.allowModelMismatch) { log?($0) }
             if plan!.sites.contains(where: { $0.name.hasSuffix(".attn.qkv.q") }) {
                 model = try ModelLoader.build(weights: weights, source: r.modelPath, options: .init(splitQKV: true))
             }
-            let obs = DATLightGraph.obstacles(plan!)
-            if !obs.isEmpty {
-                throw QuantError("\(qp) cannot be written as standard ONNX QDQ at \(obs.count) site(s):\n  "
-                                 + obs.prefix(8).joined(separator: "\n  ") + (obs.count > 8 ? "\n  …" : ""))
-            }
+            try WholeModelQDQ.requireExportable(plan!, qp)
         }
-        guard let dat = model as? DATLight else { throw QuantError("internal: the DAT-light model is not a DATLight") }
+        let meta0: [(String, String)] = [("model", r.modelPath)] + (plan.map { [("qparams", r.quantPath!), ("method", $0.method)] } ?? [])
+        let graphFor: (Int, Int) throws -> ONNXModel
+        let stem: String, stageValues: [(stage: String, value: String)], input: String, output: String
+        switch model {
+        case let dat as DATLight:
+            graphFor = { [plan] h, w in try DATLightGraph.build(model: dat, weights: weights, plan: plan, height: h, width: w,
+                                                                producerVersion: r.toolVersion, metadata: meta0) }
+            stem = "dat-light"; stageValues = DATLightGraph.stageValues(dat)
+            input = DATLightGraph.inputName; output = DATLightGraph.outputName
+        case let swin as SwinIRLight:
+            graphFor = { [plan] h, w in try SwinIRLightGraph.build(model: swin, weights: weights, plan: plan, height: h, width: w,
+                                                                   producerVersion: r.toolVersion, metadata: meta0) }
+            stem = "swinir-light"; stageValues = SwinIRLightGraph.stageValues(swin)
+            input = SwinIRLightGraph.inputName; output = SwinIRLightGraph.outputName
+        default:
+            throw QuantError("whole-model export: no graph writer for \(model.architecture.rawValue)")
+        }
 
         var pairs: [(name: String, lr: RGBImage, hr: RGBImage)] = []
         if let dir = r.checkSet {
@@ -112,14 +130,11 @@ public enum WholeModelExport {
         try FileManager.default.createDirectory(atPath: r.outDir, withIntermediateDirectories: true)
         let tag = plan.map { "w\($0.weightBits)a\($0.activationBits)-qdq" } ?? "fp32"
         var graphs: [GraphEntry] = []
-        var meta: [(String, String)] = [("model", r.modelPath)]
-        if let qp = r.quantPath, let p = plan { meta += [("qparams", qp), ("method", p.method)] }
         for (i, (h, w)) in sizes.enumerated() {
             let t0 = Date()
-            let onnx = try DATLightGraph.build(model: dat, weights: weights, plan: plan, height: h, width: w,
-                                               producerVersion: r.toolVersion, metadata: meta)
+            let onnx = try graphFor(h, w)
             let bytes = onnx.serialized()
-            let file = "dat-light-x\(model.scale)-\(tag)-\(h)x\(w).onnx"
+            let file = "\(stem)-x\(model.scale)-\(tag)-\(h)x\(w).onnx"
             try AtomicFile.write(Data(bytes), to: r.outDir + "/" + file)
             var ops: [String: Int] = [:]
             for n in onnx.graph.nodes { ops[n.opType, default: 0] += 1 }
@@ -135,12 +150,13 @@ public enum WholeModelExport {
             let start = Date()
             for (i, pr) in pairs.enumerated() {
                 let x = pr.lr.toTensor()
-                var stageFiles: [String] = []
+                var stageFiles: [StageEntry] = []
+                let wanted = Dictionary(stageValues.map { ($0.stage, $0.value) }, uniquingKeysWith: { a, _ in a })
                 let y = try model.forward(x, stages: r.stages && i == 0 ? { name, t in
-                    if name.hasPrefix("block") {
+                    if let value = wanted[name] {
                         let f = String(format: "%02d_", i) + pr.name + ".stage." + name + ".f32"
                         try? AtomicFile.write(floatBytes(t.data), to: r.outDir + "/" + f)
-                        stageFiles.append(f)
+                        stageFiles.append(StageEntry(stage: name, file: f, value: value))
                     }
                 } : nil)
                 let psnr = try PSNR.y(try RGBImage(tensor: y), pr.hr, border: model.scale)
@@ -151,7 +167,7 @@ public enum WholeModelExport {
                 let graph = graphs.first { $0.height == pr.lr.height && $0.width == pr.lr.width }!.file
                 images.append(ImageEntry(name: pr.name, height: pr.lr.height, width: pr.lr.width, graph: graph,
                                          input: base + ".lr.f32", output: base + ".\(tag).sr.f32", hr: base + ".hr.u8",
-                                         harmoqPSNRY: psnr))
+                                         harmoqPSNRY: psnr, stages: stageFiles.isEmpty ? nil : stageFiles))
                 let el = Date().timeIntervalSince(start)
                 log?(String(format: "reference %d/%d: %@ %dx%d, harmoq PSNR-Y %.4f dB (ETA %.0f s)", i + 1, pairs.count,
                             pr.name, pr.lr.height, pr.lr.width, psnr, el / Double(i + 1) * Double(pairs.count - i - 1)))
@@ -160,7 +176,7 @@ public enum WholeModelExport {
         let index = Index(format: format, toolVersion: r.toolVersion, model: r.modelPath, architecture: model.architecture.rawValue,
                           scale: model.scale, quant: r.quantPath, method: plan?.method,
                           bits: plan.map { "w\($0.weightBits)a\($0.activationBits)" }, irVersion: Int(ONNXModel.wholeModelIRVersion),
-                          opset: Int(ONNXModel.wholeModelOpset), input: DATLightGraph.inputName, output: DATLightGraph.outputName,
+                          opset: Int(ONNXModel.wholeModelOpset), input: input, output: output,
                           dataLayout: "raw little-endian; .f32 float32 NCHW (1, 3, H, W); .hr.u8 uint8 H×W×3 RGB",
                           graphs: graphs, images: images)
         let enc = JSONEncoder()

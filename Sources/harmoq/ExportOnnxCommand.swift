@@ -7,7 +7,7 @@ import ONNXExport
 struct ExportOnnx: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-onnx",
-        abstract: "Export every quantized Linear site as an ONNX QDQ graph (opset 13) with captured inputs and our fake-quant outputs; or, with --whole-model, the whole DAT-light model (FP32 or QDQ) as one graph per LR size.",
+        abstract: "Export every quantized Linear site as an ONNX QDQ graph (opset 13) with captured inputs and our fake-quant outputs; or, with --whole-model, the whole DAT-light or SwinIR-light model (FP32 or QDQ) as one graph per LR size.",
         discussion: """
         Per site: x → (MatMul by R, the plan's online rotation, when the site has one) → (Div by the HSO scale) → QuantizeLinear → Clip to the b-bit code range → DequantizeLinear, the \
         weight as int8 codes with a per-channel DequantizeLinear, MatMul (+ bias Add); outputs y and x_codes. An \
@@ -18,8 +18,9 @@ struct ExportOnnx: ParsableCommand {
         reason. ci/onnx-check.sh runs the graphs in onnxruntime. See docs/onnx.md. Example:
           harmoq export-onnx --model ../shared/models/dat-light-x2.safetensors --quant dat-x2-w4a4.qparams --out out/onnx
 
-        --whole-model: the whole DAT-light forward, op by op as the engine runs it, as one ONNX graph (opset 17) per LR \
-        size (shapes are static: the window padding, shift masks and window gathers are sized at export). FP32 without \
+        --whole-model: the whole DAT-light or SwinIR-light forward, op by op as the engine runs it, as one ONNX graph \
+        (opset 17) per LR size (shapes are static: the window padding — SwinIR: reflect padding of the input to a \
+        multiple of 8, output cropped back —, shift masks and window gathers are sized at export). FP32 without \
         --quant; with --quant, standard QuantizeLinear/DequantizeLinear around every quantized site of the plan (weights \
         int8 per output channel, activations per tensor — symmetric with zero point 0, affine with its integer zero \
         point as uint8 — matmul operands q/k/v/probs included, HSO input scales as a Div before the QuantizeLinear). \
@@ -37,7 +38,7 @@ struct ExportOnnx: ParsableCommand {
     @Option(help: "QPARAMS written by `harmoq calibrate` (with its .json sidecar). Required for the per-site export; with --whole-model optional (absent: FP32 graph).")
     var quant: String?
 
-    @Flag(help: "Export the whole DAT-light model as one ONNX graph per LR size (FP32, or QDQ of --quant) instead of one graph per Linear site.")
+    @Flag(help: "Export the whole model (DAT-light or SwinIR-light) as one ONNX graph per LR size (FP32, or QDQ of --quant) instead of one graph per Linear site.")
     var wholeModel = false
 
     @Option(help: "With --whole-model: an LR input size HxW (height x width) to export a graph for (repeatable).")
@@ -49,7 +50,7 @@ struct ExportOnnx: ParsableCommand {
     @Option(help: "With --check-set: only the first N images (by file name).")
     var limit: Int?
 
-    @Flag(help: "With --check-set: also write harmoq's per-block outputs of the first image (<name>.stage.blockN[_attn].f32, tokens L×60; ONNX value names layers.0.blocks.N.ffn_residual / ….attn.proj) for locating a difference.")
+    @Flag(help: "With --check-set: also write harmoq's per-block outputs of the first image (<name>.stage.<stage>.f32, tokens L×60; index.json names the ONNX value of each: DAT-light layers.0.blocks.N.ffn_residual / ….attn.proj, SwinIR-light layers.I.residual_group.blocks.J.mlp_residual / layers.I.residual) for locating a difference (ci/onnx-model-check.py --stages).")
     var stages = false
 
     @Option(help: "Output folder (created).")

@@ -83,7 +83,7 @@ import _TestSupport
     func rotatedSitesGetAMatMulByRBeforeTheirWeight() throws {
         let (model, w) = try Self.model()
         let plan = try RotationPolicy.floatPlan(model: model, kind: .hadamard, seed: 3)
-        #expect(DATLightGraph.obstacles(plan).isEmpty)
+        #expect(WholeModelQDQ.obstacles(plan).isEmpty)
         let onnx = try DATLightGraph.build(model: model, weights: w, plan: plan, height: 16, width: 16, producerVersion: "t")
         let g = try #require(try ProtoDecoder.Message(onnx.serialized()).message(7))
         let nodes = try g.messages(1)
@@ -117,8 +117,8 @@ import _TestSupport
         #expect(nodes.filter { $0.string(4) == "QuantizeLinear" }.count == 1)
 
         let affine = try Self.operandSite("layers.0.blocks.3.attn.attns.0.probs", scheme: "affine")
-        #expect(DATLightGraph.obstacles(Self.plan([sym])).isEmpty)
-        let obs = DATLightGraph.obstacles(Self.plan([sym, affine]))
+        #expect(WholeModelQDQ.obstacles(Self.plan([sym])).isEmpty)
+        let obs = WholeModelQDQ.obstacles(Self.plan([sym, affine]))
         #expect(obs.count == 1 && obs[0].hasPrefix("layers.0.blocks.3.attn.attns.0.probs: activation grid is affine"))
         #expect(throws: QuantError.self) {
             _ = try DATLightGraph.build(model: model, weights: w, plan: Self.plan([affine]), height: 16, width: 16, producerVersion: "t")

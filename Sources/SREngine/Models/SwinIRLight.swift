@@ -58,11 +58,8 @@ public final class SwinIRLight: SRModel {
 
     public func forward(_ input: Tensor, stages: StageSink? = nil) throws -> Tensor {
         let (h0, w0) = try DATLight.checkInput(input)
-        let ph = (window - h0 % window) % window, pw = (window - w0 % window) % window
-        guard ph < h0, pw < w0 else {
-            throw EngineError("SwinIR-light: input \(h0)x\(w0) is too small for reflect padding to a multiple of \(window)")
-        }
-        let h = h0 + ph, w = w0 + pw, L = h * w, C = dim
+        let (h, w) = try paddedSize(height: h0, width: w0)
+        let L = h * w, C = dim
         // F.pad(x, (0, pw, 0, ph), 'reflect'): padded index r ≥ n maps to 2n − 2 − r.
         var padded = [Float](repeating: 0, count: 3 * L)
         for c in 0..<3 { for y in 0..<h { for x in 0..<w {
@@ -106,6 +103,16 @@ public final class SwinIRLight: SRModel {
         return result
     }
 
+    /// The grid an h0 × w0 input is reflect-padded to (bottom/right, to a multiple of the window); throws when the
+    /// padding would need more rows or columns than reflect padding has (pad ≥ size).
+    public func paddedSize(height h0: Int, width w0: Int) throws -> (height: Int, width: Int) {
+        let ph = (window - h0 % window) % window, pw = (window - w0 % window) % window
+        guard h0 > 0, w0 > 0, ph < h0, pw < w0 else {
+            throw EngineError("SwinIR-light: input \(h0)x\(w0) is too small for reflect padding to a multiple of \(window)")
+        }
+        return (h0 + ph, w0 + pw)
+    }
+
     public func linearWeight(_ site: Site) throws -> (weight: Tensor, bias: Tensor?) { try table.weight(site) }
     public func setLinearWeight(_ site: Site, _ weight: Tensor) throws { try table.setWeight(site, weight) }
     public func setLinearBias(_ site: Site, _ bias: Tensor) throws { try table.setBias(site, bias) }
@@ -143,14 +150,21 @@ final class SwinBlock {
         fc2Site = sites.addLinear("\(p).mlp.fc2", fc2)
     }
 
+    /// head_dim^−0.5, multiplied into q before q·kᵀ.
+    var attentionScale: Float { Float(pow(Double(headDim), -0.5)) }
+
+    /// The windows on the (already reflect-padded, h × w) grid: 8×8, rolled by (−4, −4) in shifted blocks.
+    func windowGeometry(height h: Int, width w: Int) -> WindowGeometry {
+        let shift = shifted ? window / 2 : 0
+        return WindowGeometry(height: h, width: w, paddedHeight: h, paddedWidth: w, windowH: window, windowW: window,
+                              shiftH: shift, shiftW: shift)
+    }
+
     func forward(_ x: inout [Float], height h: Int, width w: Int, hook: ActivationHook?, sites: SiteTable) {
         let L = h * w, C = dim
         var xn = norm1.apply(x)
         let qkvOut = qkv.apply(&xn, rows: L, hook: hook, table: sites)
-        let shift = shifted ? window / 2 : 0
-        let geo = WindowGeometry(height: h, width: w, paddedHeight: h, paddedWidth: w, windowH: window, windowW: window,
-                                 shiftH: shift, shiftW: shift)
-        let att = WindowAttention(geometry: geo, heads: heads, headDim: headDim, scale: Float(pow(Double(headDim), -0.5)),
+        let att = WindowAttention(geometry: windowGeometry(height: h, width: w), heads: heads, headDim: headDim, scale: attentionScale,
                                   bias: bias, qSite: qSite, kSite: kSite, vSite: vSite, probsSite: probsSite)
         var mixed = [Float](repeating: 0, count: L * C)
         qkvOut.withUnsafeBufferPointer { q in mixed.withUnsafeMutableBufferPointer { o in
