@@ -12,7 +12,7 @@
 #      ci/onnx-model-check.py runs every image in onnxruntime (optimizations off) and requires PSNR-Y within 0.01 dB
 #      of harmoq's per image and for the mean -> ci-artifacts/onnx-model-report.{json,md};
 #   6. SwinIR-light x2 whole model (ci/onnx-check-swinir.sh; the stress weights of ../shared, skipped without them):
-#      FP32 on Set5 x2 -> ci-artifacts/onnx-swinir-model-report.{json,md};
+#      FP32 and MinMax W8A8 / W4A4 QDQ on Set5 x2 (W4A4 reported, not gated) -> ci-artifacts/onnx-swinir-model-report.{json,md};
 #   7. rotated plans (issue #15: MinMax with online Hadamard rotations of qkv/fc1/fc2, 2 patches): the per-site export
 #      of the first 12 quantized sites (blocks 0-2; 512 rows each) of a W4A4 plan (codes equal up to the float32
 #      rotation's rounding margin, outputs within the bound) and the whole model of a W8A8 plan (online rotations and
