@@ -57,9 +57,9 @@ public enum ModelCalibrator {
                                  onSite: ((Int, SiteQuantization) throws -> Void)? = nil,
                                  progress: ((Progress) -> Void)? = nil) throws -> [SiteQuantization] {
         guard !patches.isEmpty else { throw QuantError("calibration needs at least one patch") }
-        let wq = o.weightBits < 32, aq = o.activationBits < 32
+        let wq = QuantBits.isQuantized(o.weightBits), aq = QuantBits.isQuantized(o.activationBits)
         guard wq || aq else { throw QuantError("--bits: at least one of weights/activations must be quantized (got w\(o.weightBits)a\(o.activationBits))") }
-        for b in [o.weightBits, o.activationBits] where !(1...16).contains(b) && b != 32 {
+        for b in [o.weightBits, o.activationBits] where !QuantBits.isValid(b) {
             throw QuantError("bits must be in 1…16, or 32 for float, got \(b)")
         }
         if case .harmoq = o.method, !(wq && aq) {
@@ -206,13 +206,13 @@ final class Lockstep: @unchecked Sendable {
             _ = values.update(fromContentsOf: copy)
         }
         // Apply this site's quantization to this patch's model instance.
-        if let l = sq.layer, sq.weightQuantized, let qw {
+        if let l = sq.layer, sq.weightPlan != nil, let qw {
             try? models[patch].setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: qw))
         } else if let l = sq.layer, sq.rotation != nil {
             try? models[patch].setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: l.weight))   // W·R in float
         }
-        if sq.activationQuantized, let q = try? sq.activationQuantizer() {
-            let s = sq.layer?.inputScale
+        if let q = try? sq.activationPlan?.quantizer() {
+            let s = sq.inputScale
             // Bit-identical to QuantKernel(q).fakeQuantInPlace (EngineTests/BulkQuantizationTests); one patch per thread.
             BulkQuantization.fakeQuantInPlace(q, values, divideBy: s?.count == cols ? s : nil, parallel: false)
         }
@@ -224,7 +224,9 @@ final class Lockstep: @unchecked Sendable {
         let o = options
         let rounding: Rounding
         if case .harmoq(let c) = o.method { rounding = c.rounding } else { rounding = .halfToEven }
-        let wBits = Swift.min(o.weightBits, 16), aBits = Swift.min(o.activationBits, 16)
+        // A float side (QuantBits.float) is calibrated, and stored, at the widest quantized width; the site marks it unquantized.
+        let widest = QuantBits.quantized.upperBound
+        let wBits = Swift.min(o.weightBits, widest), aBits = Swift.min(o.activationBits, widest)
         var sq: SiteQuantization
         var line: String
         if index < resume.count {
@@ -251,8 +253,8 @@ final class Lockstep: @unchecked Sendable {
             let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index))
             var l = r.quantization
             l.bias = foldedBiases[site.name]
-            sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: o.activationBits < 32,
-                                  weightQuantized: o.weightBits < 32, activationBits: aBits, activationScheme: l.activationScheme,
+            sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: QuantBits.isQuantized(o.activationBits),
+                                  weightQuantized: QuantBits.isQuantized(o.weightBits), activationBits: aBits, activationScheme: l.activationScheme,
                                   rounding: l.rounding, activationLower: l.activationLower, activationUpper: l.activationUpper,
                                   layer: l, before: r.before, after: r.after,
                                   convergence: r.trace.map(ConvergenceTrace.init), solveCertificate: r.srcCertificate,
@@ -268,7 +270,7 @@ final class Lockstep: @unchecked Sendable {
             for i in 0..<count { sample += buffers[i]; lo = Swift.min(lo, minMax[i].0); hi = Swift.max(hi, minMax[i].1) }
             let zp = o.method.zeroPoint
             let b = try OperandCalibration.bounds(method: o.method, bits: aBits, sample: sample, exactMin: lo, exactMax: hi, rounding: rounding)
-            sq = SiteQuantization(name: site.name, kind: .matmulOperand, activationQuantized: o.activationBits < 32,
+            sq = SiteQuantization(name: site.name, kind: .matmulOperand, activationQuantized: QuantBits.isQuantized(o.activationBits),
                                   weightQuantized: false, activationBits: aBits, activationScheme: b.scheme, rounding: rounding,
                                   activationLower: b.lower, activationUpper: b.upper, layer: nil, before: nil, after: nil,
                                   activationIntegerZeroPoint: zp == .integer && b.scheme == .affine ? true : nil)

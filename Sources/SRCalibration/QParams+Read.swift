@@ -60,12 +60,9 @@ extension QParams {
                     throw QuantError("QPARAMS '\(t.path)': site \(s.name): tensor '\(s.name).weight' has shape \(w.shape), expected m×d")
                 }
                 let m = w.shape[0], d = w.shape[1]
-                guard let granularity = WeightGranularity(rawValue: wq.granularity) else {
-                    throw QuantError("QPARAMS '\(t.path)': site \(s.name): weight granularity '\(wq.granularity)' (perChannel or perTensor)")
-                }
                 var l = try LayerQuantization.shell(weightBits: wq.bits, activationBits: s.activationBits, weightScheme: wq.scheme,
                                                     activationScheme: s.activationScheme, rounding: s.rounding,
-                                                    weightGranularity: granularity, outputs: m, inputs: d)
+                                                    weightGranularity: wq.granularity, outputs: m, inputs: d)
                 l.weight = w.data
                 l.weightLower = try t.required(s.name, "weight_lower", shape: [m]).data
                 l.weightUpper = try t.required(s.name, "weight_upper", shape: [m]).data
@@ -171,14 +168,14 @@ extension QParams {
         var seen = Set<String>()
         for s in sites {
             guard seen.insert(s.name).inserted else { throw QuantError("\(context): site \(s.name) appears twice") }
-            if s.activationQuantized != (activationBits < 32) {
+            if s.activationQuantized != quantizesActivations {
                 throw fail(s.name, "activationQuantized is \(s.activationQuantized) but the run's activation bits are \(activationBits)")
             }
-            if s.activationQuantized {
-                guard s.activationBits == activationBits else {
-                    throw fail(s.name, "activation bits \(s.activationBits) differ from the run's \(activationBits)")
+            if let aq = s.activationPlan {
+                guard aq.bits == activationBits else {
+                    throw fail(s.name, "activation bits \(aq.bits) differ from the run's \(activationBits)")
                 }
-                do { _ = try s.activationQuantizer() } catch {
+                do { _ = try aq.quantizer() } catch {
                     throw fail(s.name, "activation_bounds [\(s.activationLower), \(s.activationUpper)] are not a quantizer: \(error)")
                 }
             }
@@ -194,9 +191,7 @@ extension QParams {
                 do { _ = try r.rotation() } catch { throw fail(s.name, "\(error)") }
             }
             guard let l = s.layer else { continue }
-            if l.activationLower != s.activationLower || l.activationUpper != s.activationUpper || l.activationBits != s.activationBits
-                || l.activationScheme != s.activationScheme || l.rounding != s.rounding
-                || (l.activationIntegerZeroPoint == true) != (s.activationIntegerZeroPoint == true) {
+            if l.activationPlan != s.activationGrid {
                 throw fail(s.name, "the layer's activation quantizer differs from the site's")
             }
             let m = l.outputs, d = l.inputs
@@ -219,14 +214,13 @@ extension QParams {
                                + "and channel 0 [\(l.weightLower[0]), \(l.weightUpper[0])]")
                 }
             }
-            if s.weightQuantized != (weightBits < 32) {
+            if s.weightQuantized != quantizesWeights {
                 throw fail(s.name, "weightQuantized is \(s.weightQuantized) but the run's weight bits are \(weightBits)")
             }
-            guard s.weightQuantized else { continue }
-            guard l.weightBits == weightBits else { throw fail(s.name, "weight bits \(l.weightBits) differ from the run's \(weightBits)") }
+            guard let wq = s.weightPlan else { continue }
+            guard wq.bits == weightBits else { throw fail(s.name, "weight bits \(wq.bits) differ from the run's \(weightBits)") }
             for i in 0..<m {
-                do { _ = try Quantizer(bits: l.weightBits, lower: l.weightLower[i], upper: l.weightUpper[i], scheme: l.weightScheme, rounding: l.rounding,
-                                       integerZeroPoint: l.weightIntegerZeroPoint == true) }
+                do { _ = try wq.quantizer(row: i) }
                 catch { throw fail(s.name, "weight_lower/weight_upper of channel \(i) [\(l.weightLower[i]), \(l.weightUpper[i])] are not a quantizer: \(error)") }
             }
         }

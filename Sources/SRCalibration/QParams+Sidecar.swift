@@ -62,10 +62,27 @@ struct QParamsSidecar: Codable {
     struct WeightQuantizer: Codable {
         var bits: Int
         var scheme: QuantScheme
-        /// "perChannel" or "perTensor".
-        var granularity: String
+        /// Written as "perChannel" or "perTensor".
+        var granularity: WeightGranularity
         /// Affine weight grids with an integer zero point per row (absent = float zero point).
         var integerZeroPoint: Bool?
+
+        init(_ w: WeightQuantizerPlan) {
+            bits = w.bits; scheme = w.scheme; granularity = w.granularity; integerZeroPoint = w.integerZeroPoint ? true : nil
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            bits = try c.decode(Int.self, forKey: .bits)
+            scheme = try c.decode(QuantScheme.self, forKey: .scheme)
+            let g = try c.decode(String.self, forKey: .granularity)
+            guard let granularity = WeightGranularity(rawValue: g) else {
+                throw DecodingError.dataCorruptedError(forKey: .granularity, in: c, debugDescription:
+                    "weight granularity '\(g)' (\(WeightGranularity.allCases.map(\.rawValue).joined(separator: " or ")))")
+            }
+            self.granularity = granularity
+            integerZeroPoint = try c.decodeIfPresent(Bool.self, forKey: .integerZeroPoint)
+        }
     }
 
     init(_ q: QParams) {
@@ -80,8 +97,7 @@ struct QParamsSidecar: Codable {
             Site(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized, weightQuantized: s.weightQuantized,
                  activationBits: s.activationBits, activationScheme: s.activationScheme, rounding: s.rounding,
                  activationZeroPoint: s.activationIntegerZeroPoint == true ? (try? s.activationQuantizer())?.zeroPoint : nil,
-                 weightQuantizer: s.layer.map { WeightQuantizer(bits: $0.weightBits, scheme: $0.weightScheme, granularity: $0.weightGranularity.rawValue,
-                                                                integerZeroPoint: $0.weightIntegerZeroPoint == true ? true : nil) },
+                 weightQuantizer: s.layer.map { WeightQuantizer($0.weightPlan) },
                  before: s.before, after: s.after, convergence: s.convergence, solveCertificate: s.solveCertificate, rotation: s.rotation)
         }
     }

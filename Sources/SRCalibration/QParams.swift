@@ -34,10 +34,9 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
     /// (every file written before this field). Linear sites: equal to `layer.activationIntegerZeroPoint`.
     public var activationIntegerZeroPoint: Bool? = nil
 
-    public func activationQuantizer() throws -> Quantizer {
-        try Quantizer(bits: activationBits, lower: activationLower, upper: activationUpper,
-                      scheme: activationScheme, rounding: rounding, integerZeroPoint: activationIntegerZeroPoint == true)
-    }
+    /// The stored activation grid's quantizer (also for a site whose input is not quantized; `activationPlan` is the
+    /// typed reading that is nil then).
+    public func activationQuantizer() throws -> Quantizer { try activationGrid.quantizer() }
 }
 
 /// A calibration result for a whole model: the QPARAMS file (safetensors with every site's tensors) plus a JSON

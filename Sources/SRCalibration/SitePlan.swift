@@ -43,30 +43,30 @@ extension QParams {
             throw QuantError("QPARAMS site '\(s.name)' is not a site of this \(model.architecture.rawValue) model (calibrated on '\(self.model)')")
         }
         return try sites.map { s in
-            var p = SitePlan(name: s.name, activation: s.activationQuantized ? try s.activationQuantizer() : nil,
+            var p = SitePlan(name: s.name, activation: try s.activationPlan?.quantizer(),
                              rotation: try s.rotation.map { OnlineRotation(try $0.rotation()) })
             guard let l = s.layer else { return p }
             let current = try model.linearWeight(try model.site(named: s.name)).weight
             guard current.shape == [l.outputs, l.inputs] else {
                 throw QuantError("QPARAMS site '\(s.name)' is \(l.outputs)×\(l.inputs), the model's weight is \(current.shape)")
             }
-            p.inputScale = l.inputScale
-            p.weight = Tensor(shape: [l.outputs, l.inputs], data: s.weightQuantized ? try l.quantizedWeight() : l.weight)
+            p.inputScale = s.inputScale
+            p.weight = try s.appliedWeight()
             p.bias = l.bias.map { Tensor(shape: [l.outputs], data: $0) }   // folded rotations
-            if s.weightQuantized { p.weightCodes = { try Self.centredCodes(l) } }
+            if let wq = s.weightPlan { p.weightCodes = { try Self.centredCodes(l.weight, inputs: l.inputs, wq) } }
             return p
         }
     }
 
-    /// Codes q − z[o] (symmetric: the codes) of the corrected weight under its per-row quantizers, and Δw per row:
-    /// Float(code)·Δw = `quantizedWeight()` exactly. Throws for a weight grid with a float zero point.
-    static func centredCodes(_ l: LayerQuantization) throws -> (codes: [Int32], steps: [Float]) {
-        let qs = try l.weightQuantizers()
+    /// Codes q − z[o] (symmetric: the codes) of the corrected weight (m×d) under its per-row quantizers, and Δw per row:
+    /// Float(code)·Δw = `WeightQuantizerPlan.quantize` exactly. Throws for a weight grid with a float zero point.
+    static func centredCodes(_ weight: [Float], inputs d: Int, _ plan: WeightQuantizerPlan) throws -> (codes: [Int32], steps: [Float]) {
+        let qs = try plan.quantizers()
         guard qs.allSatisfy(\.isCentred) else {
-            throw QuantError("weight quantizer is \(l.weightScheme) with a float zero point; the code domain needs symmetric or integer-zero-point weights")
+            throw QuantError("weight quantizer is \(plan.scheme) with a float zero point; the code domain needs symmetric or integer-zero-point weights")
         }
-        var codes = [Int32](repeating: 0, count: l.outputs * l.inputs)
-        for o in 0..<l.outputs { for p in 0..<l.inputs { codes[o * l.inputs + p] = qs[o].centredCode(l.weight[o * l.inputs + p]) } }
+        var codes = [Int32](repeating: 0, count: qs.count * d)
+        for o in qs.indices { for p in 0..<d { codes[o * d + p] = qs[o].centredCode(weight[o * d + p]) } }
         return (codes, qs.map(\.step))
     }
 }

@@ -30,7 +30,7 @@ public struct IntegerSetup {
                 throw IntegerError("--bits \(bits) disagrees with \(quant) (W\(q.weightBits)A\(q.activationBits))")
             }
             var layers: [String: LayerQuantization] = [:]
-            for s in q.sites where s.weightQuantized && s.activationQuantized { if let l = s.layer { layers[s.name] = l } }
+            for s in q.sites where s.weightPlan != nil && s.activationPlan != nil { if let l = s.layer { layers[s.name] = l } }
             let plan = try IntegerModelPlan.fromLayers(model: model, layers: layers)
             let floatSites = model.sites.filter(\.isLinear).count - plan.linears.count
             return IntegerSetup(plan: plan, qparams: q,

@@ -296,7 +296,7 @@ enum CalibrationCLI {
               let w = Int(l[l.index(after: l.startIndex)..<a]), let x = Int(l[l.index(after: a)...]) else {
             throw CLIError("--bits must look like w4a4 (weights 4 bits, activations 4 bits), got '\(s)'")
         }
-        for b in [w, x] where !((1...16).contains(b) || b == 32) { throw CLIError("--bits: \(b) bits is not supported (1…16, or 32 for float)") }
+        for b in [w, x] where !QuantBits.isValid(b) { throw CLIError("--bits: \(b) bits is not supported (1…16, or 32 for float)") }
         return (w, x)
     }
 

@@ -13,7 +13,7 @@ struct AuditDataTests {
         #expect(rows.map(\.site) == ReportFixtures.siteInfos.map(\.name))
         let lin = rows[0], op = rows[1], fp = rows[2]
         #expect(lin.inQParams && lin.weightQuantized && lin.activationQuantized && lin.inputScaled)
-        #expect(lin.weightBits == 4 && lin.activationBits == 4 && lin.weightGranularity == "perChannel")
+        #expect(lin.weightBits == 4 && lin.activationBits == 4 && lin.weightGranularity == .perChannel)
         #expect(abs(lin.activationStep! - 3.0 / 15) < 1e-6)
         #expect(abs(lin.weightStepMin! - 1.5 / 15) < 1e-6 && abs(lin.weightStepMax! - 3.0 / 15) < 1e-6)
         #expect(!op.weightQuantized && op.activationBits == 3 && abs(op.activationStep! - 1.4 / 7) < 1e-6)

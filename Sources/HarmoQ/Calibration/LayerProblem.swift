@@ -79,21 +79,14 @@ public struct LayerQuantization: Codable, Sendable, Equatable {
     /// nil = the model's own bias.
     public var bias: [Float]? = nil
 
-    public func weightQuantizers() throws -> [Quantizer] {
-        try (0..<outputs).map { try Quantizer(bits: weightBits, lower: weightLower[$0], upper: weightUpper[$0],
-                                              scheme: weightScheme, rounding: rounding,
-                                              integerZeroPoint: weightIntegerZeroPoint == true) }
-    }
+    /// One quantizer per row (`weightPlan`).
+    public func weightQuantizers() throws -> [Quantizer] { try weightPlan.quantizers() }
 
-    public func activationQuantizer() throws -> Quantizer {
-        try Quantizer(bits: activationBits, lower: activationLower, upper: activationUpper,
-                      scheme: activationScheme, rounding: rounding, integerZeroPoint: activationIntegerZeroPoint == true)
-    }
+    /// The input's quantizer (`activationPlan`).
+    public func activationQuantizer() throws -> Quantizer { try activationPlan.quantizer() }
 
     /// Q_w(weight), m×d.
-    public func quantizedWeight() throws -> [Float] {
-        try ChannelQuantizer(quantizers: try weightQuantizers(), axis: 0).fakeQuant(weight, shape: [outputs, inputs])
-    }
+    public func quantizedWeight() throws -> [Float] { try weightPlan.quantize(weight, inputs: inputs) }
 
     /// x ← Q_x(x ⊘ inputScale) in place, x rows×d row-major.
     public func quantizeInput(_ x: inout [Float]) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HarmoQ
 import SRCalibration
 
 /// Renders an `AuditReport` as one self-contained HTML file: inline CSS, inline SVG charts and inline base64 PNG
@@ -63,7 +64,7 @@ public enum AuditHTML {
             guard m.inQParams else { return [m.site, m.kind, "FP", "—", "—", "—", "—", "—", "—", "—", "—", "—"] }
             return [m.site, m.kind, [m.weightQuantized ? "W" : nil, m.activationQuantized ? "A" : nil].compactMap { $0 }.joined(separator: "+"),
                     "W\(m.weightQuantized ? m.weightBits.map(String.init) ?? "—" : " fp") A\(m.activationQuantized ? m.activationBits.map(String.init) ?? "—" : " fp")",
-                    m.weightGranularity.map { "W \($0) / A perTensor" } ?? "A perTensor",
+                    m.weightGranularity.map { "W \($0.rawValue) / A perTensor" } ?? "A perTensor",
                     [m.weightScheme.map { "W \($0)" }, m.activationScheme.map { "A \($0)" }].compactMap { $0 }.joined(separator: ", "),
                     m.rounding ?? "—",
                     m.activationLower.map { "[\(Markup.number($0)), \(Markup.number(m.activationUpper))]" } ?? "—",

@@ -20,19 +20,19 @@ public enum AuditManifest {
         }
         return try sites.map { info in
             guard let s = byName[info.name] else { return AuditReport.ManifestRow(site: info.name, kind: info.kind, inQParams: false) }
-            var row = AuditReport.ManifestRow(site: s.name, kind: info.kind, inQParams: true, weightQuantized: s.weightQuantized && s.layer != nil,
-                                              activationQuantized: s.activationQuantized, activationBits: s.activationBits,
+            var row = AuditReport.ManifestRow(site: s.name, kind: info.kind, inQParams: true, weightQuantized: s.weightPlan != nil,
+                                              activationQuantized: s.activationPlan != nil, activationBits: s.activationBits,
                                               activationScheme: s.activationScheme.rawValue, rounding: s.rounding.rawValue)
-            if s.activationQuantized {
-                let aq = try s.activationQuantizer()
+            if let a = s.activationPlan {
+                let aq = try a.quantizer()
                 row.activationLower = Double(aq.lower); row.activationUpper = Double(aq.upper); row.activationStep = Double(aq.step)
             }
             if let l = s.layer {
-                row.weightBits = l.weightBits; row.weightGranularity = l.weightGranularity.rawValue; row.weightScheme = l.weightScheme.rawValue
-                row.inputScaled = l.inputScale != nil
-                if s.weightQuantized {
-                    let steps = try l.weightQuantizers().map { Double($0.step) }
-                    row.weightLowerMin = l.weightLower.map(Double.init).min(); row.weightUpperMax = l.weightUpper.map(Double.init).max()
+                row.weightBits = l.weightBits; row.weightGranularity = l.weightGranularity; row.weightScheme = l.weightScheme.rawValue
+                row.inputScaled = s.inputScale != nil
+                if let w = s.weightPlan {
+                    let steps = try w.quantizers().map { Double($0.step) }
+                    row.weightLowerMin = w.lower.map(Double.init).min(); row.weightUpperMax = w.upper.map(Double.init).max()
                     row.weightStepMin = steps.min(); row.weightStepMax = steps.max()
                 }
             }
@@ -43,8 +43,8 @@ public enum AuditManifest {
     public static func bounds(_ q: QParams) throws -> AuditReport.BoundsData {
         var aSteps: [Double] = [], aUpper: [Double] = [], wSteps: [Double] = []
         for s in q.sites {
-            if s.activationQuantized { let aq = try s.activationQuantizer(); aSteps.append(Double(aq.step)); aUpper.append(Double(aq.upper)) }
-            if s.weightQuantized, let l = s.layer { wSteps += try l.weightQuantizers().map { Double($0.step) } }
+            if let a = s.activationPlan { let aq = try a.quantizer(); aSteps.append(Double(aq.step)); aUpper.append(Double(aq.upper)) }
+            if let w = s.weightPlan { wSteps += try w.quantizers().map { Double($0.step) } }
         }
         return .init(activationSteps: aSteps, activationUppers: aUpper, weightSteps: wSteps)
     }
@@ -69,10 +69,9 @@ public enum AuditManifest {
 
     /// SQNR of a site's calibrated weight against its quantization (nil when the weight is not quantized).
     public static func weightSQNR(_ s: SiteQuantization) throws -> Double? {
-        guard s.weightQuantized, let l = s.layer else { return nil }
-        let qw = try l.quantizedWeight()
+        guard s.weightPlan != nil, let w0 = s.correctedWeight?.data, let qw = try s.appliedWeight()?.data else { return nil }
         var sig = 0.0, noise = 0.0
-        for i in l.weight.indices { let w = Double(l.weight[i]), d = w - Double(qw[i]); sig += w * w; noise += d * d }
+        for i in w0.indices { let w = Double(w0[i]), d = w - Double(qw[i]); sig += w * w; noise += d * d }
         return sqnrDB(signal: sig, noise: noise)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HarmoQ
 import SRCalibration
 
 /// Renders an `AuditReport` as Markdown (tables only; the charts and crops are in the HTML report beside it).
@@ -15,7 +16,7 @@ public enum AuditMarkdown {
                    r.manifest.map { m in
                        [m.site, m.kind, m.inQParams ? [m.weightQuantized ? "W" : nil, m.activationQuantized ? "A" : nil].compactMap { $0 }.joined(separator: "+") : "FP",
                         m.weightQuantized ? m.weightBits.map(String.init) ?? "—" : "—", m.activationQuantized ? m.activationBits.map(String.init) ?? "—" : "—",
-                        m.weightGranularity ?? "—",
+                        m.weightGranularity?.rawValue ?? "—",
                         m.activationLower.map { "[\(Markup.number($0)), \(Markup.number(m.activationUpper))]" } ?? "—",
                         Markup.number(m.activationStep),
                         m.weightStepMin.map { "\(Markup.number($0)) … \(Markup.number(m.weightStepMax))" } ?? "—"]

@@ -38,8 +38,8 @@ public struct AuditReport: Codable, Sendable {
         public var activationQuantized: Bool
         public var weightBits: Int?
         public var activationBits: Int?
-        /// "perChannel" / "perTensor" for weights; activations are per tensor.
-        public var weightGranularity: String?
+        /// Of the weights (written "perChannel" / "perTensor"); activations are per tensor.
+        public var weightGranularity: WeightGranularity?
         public var weightScheme: String?
         public var activationScheme: String?
         public var rounding: String?
@@ -54,7 +54,7 @@ public struct AuditReport: Codable, Sendable {
         /// HSO per-input-channel scales present.
         public var inputScaled: Bool
         public init(site: String, kind: String, inQParams: Bool, weightQuantized: Bool = false, activationQuantized: Bool = false,
-                    weightBits: Int? = nil, activationBits: Int? = nil, weightGranularity: String? = nil, weightScheme: String? = nil,
+                    weightBits: Int? = nil, activationBits: Int? = nil, weightGranularity: WeightGranularity? = nil, weightScheme: String? = nil,
                     activationScheme: String? = nil, rounding: String? = nil, activationLower: Double? = nil,
                     activationUpper: Double? = nil, activationStep: Double? = nil, weightLowerMin: Double? = nil,
                     weightUpperMax: Double? = nil, weightStepMin: Double? = nil, weightStepMax: Double? = nil, inputScaled: Bool = false) {

@@ -9,7 +9,7 @@ public enum ModelProbes {
     /// SQNR (dB) of every quantized site's input on an FP forward over `patches` (the model is left as found: FP).
     public static func activationSQNR(model: any SRModel, qparams q: QParams, patches: [Tensor]) throws -> [String: Double] {
         var quantizers: [String: (Quantizer, [Float]?)] = [:]
-        for s in q.sites where s.activationQuantized { quantizers[s.name] = (try s.activationQuantizer(), s.layer?.inputScale) }
+        for s in q.sites { if let a = s.activationPlan { quantizers[s.name] = (try a.quantizer(), s.inputScale) } }
         try fpModel(model, q)
         let hook = ActivationSQNRHook(quantizers: quantizers, rotations: try onlineRotations(q))
         model.hook = hook
@@ -41,15 +41,15 @@ public enum ModelProbes {
         for (k, s) in q.sites.enumerated() {
             let site = try model.site(named: s.name)
             var wOnly: Double?, aOnly: Double?
-            if s.weightQuantized, let l = s.layer {
-                try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: try l.quantizedWeight()))
-                model.hook = SingleSiteHook(target: s.name, quantizer: nil, scale: l.inputScale, rotation: rotations[s.name])
+            if s.weightPlan != nil, let qw = try s.appliedWeight() {
+                try model.setLinearWeight(site, qw)
+                model.hook = SingleSiteHook(target: s.name, quantizer: nil, scale: s.inputScale, rotation: rotations[s.name])
                 wOnly = try error()
                 try fpModel(model, q)
             }
-            if s.activationQuantized {
-                if let l = s.layer { try model.setLinearWeight(site, Tensor(shape: [l.outputs, l.inputs], data: l.weight)) }
-                model.hook = SingleSiteHook(target: s.name, quantizer: try s.activationQuantizer(), scale: s.layer?.inputScale,
+            if let a = s.activationPlan {
+                if let w = s.correctedWeight { try model.setLinearWeight(site, w) }
+                model.hook = SingleSiteHook(target: s.name, quantizer: try a.quantizer(), scale: s.inputScale,
                                             rotation: rotations[s.name])
                 aOnly = try error()
                 try fpModel(model, q)

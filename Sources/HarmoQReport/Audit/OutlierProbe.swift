@@ -40,8 +40,8 @@ extension ModelProbes {
     public static func outliers(model: any SRModel, qparams q: QParams, patches: [Tensor], source: String) throws -> AuditReport.Outliers {
         let rotations = try onlineRotations(q)
         var targets: [String: OutlierHook.Target] = [:]
-        for s in q.sites where s.activationQuantized {
-            targets[s.name] = .init(rotation: rotations[s.name], scale: s.layer?.inputScale)
+        for s in q.sites where s.activationPlan != nil {
+            targets[s.name] = .init(rotation: rotations[s.name], scale: s.inputScale)
         }
         try fpModel(model, q)
         let hook = OutlierHook(targets: targets)

@@ -56,23 +56,23 @@ struct PlanQuantizers {
         var rot: [String: RotatedSite] = [:]
         var sc: [String: ChannelScale] = [:], ps: [String: [Float]?] = [:]
         for s in plan.sites {
-            if s.activationQuantized {
+            if let a = s.activationPlan {
                 act[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: false,
-                                                     quantizer: FakeQuantizer(try s.activationQuantizer(), gradient: gradient),
-                                                     inputScale: s.layer?.inputScale)
+                                                     quantizer: FakeQuantizer(try a.quantizer(), gradient: gradient),
+                                                     inputScale: s.inputScale)
             }
             if let r = s.rotation { rot[s.name] = RotatedSite(try r.rotation(), inner: act[s.name]?.fake) }
             guard let l = s.layer else { continue }
             try Self.place(l.weight, rows: l.outputs, cols: l.inputs, site: s.name, into: &w)
-            if s.weightQuantized {
+            if let p = s.weightPlan {
                 wq[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: true,
-                                                    quantizer: try FakeQuantizer(perChannel: l.weightQuantizers(), inner: l.inputs,
+                                                    quantizer: try FakeQuantizer(perChannel: p.quantizers(), inner: l.inputs,
                                                                                  gradient: gradient),
                                                     inputScale: nil)
                 if learnWeights { offs[s.name] = OffsetWeightSite(wq[s.name]!.fake, rows: l.outputs, cols: l.inputs); sw[s.name] = l.weight }
-                if learnScales, s.activationQuantized, s.rotation == nil {
+                if learnScales, s.activationPlan != nil, s.rotation == nil {
                     sc[s.name] = ChannelScale(site: s.name, channels: l.inputs)
-                    ps[s.name] = l.inputScale
+                    ps[s.name] = s.inputScale
                     sw[s.name] = l.weight
                 }
             }
@@ -93,13 +93,8 @@ struct PlanQuantizers {
         var out = plan
         for i in out.sites.indices {
             let name = out.sites[i].name
-            if let q = activation[name] {
-                out.sites[i].activationLower = q.lower[0]; out.sites[i].activationUpper = q.upper[0]
-                out.sites[i].layer?.activationLower = q.lower[0]; out.sites[i].layer?.activationUpper = q.upper[0]
-            }
-            if let q = weight[name] {
-                out.sites[i].layer?.weightLower = q.lower; out.sites[i].layer?.weightUpper = q.upper
-            }
+            if let q = activation[name] { out.sites[i].setActivationBounds(lower: q.lower[0], upper: q.upper[0]) }
+            if let q = weight[name] { out.sites[i].setWeightBounds(lower: q.lower, upper: q.upper) }
             if let c = scales[name], let w = siteWeights[name] {
                 // The learned factor folded into the plan: input scale s ⊙ c, weight W ⊙ c (then the learned offset).
                 let v = w.withUnsafeBufferPointer { c.scaledWeight($0.baseAddress!, rows: w.count / c.channels) }

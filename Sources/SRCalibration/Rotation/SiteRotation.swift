@@ -127,18 +127,18 @@ extension RotationPolicy {
             let site = model.sites[i]
             let w = try model.linearWeight(site).weight
             let m = w.shape[0], d = w.shape[1]
-            var l = try LayerQuantization.shell(weightBits: 32, activationBits: 32, weightScheme: .symmetric, activationScheme: .symmetric,
+            var l = try LayerQuantization.shell(weightBits: QuantBits.float, activationBits: QuantBits.float, weightScheme: .symmetric, activationScheme: .symmetric,
                                                 rounding: .halfToEven, weightGranularity: .perChannel, outputs: m, inputs: d)
             l.weight = r.1.rotateWeight(w.data, outputs: m)
             l.weightLower = [Float](repeating: -1, count: m); l.weightUpper = [Float](repeating: 1, count: m)
             l.activationLower = -1; l.activationUpper = 1
             sites.append(SiteQuantization(name: site.name, kind: .linear, activationQuantized: false, weightQuantized: false,
-                                          activationBits: 32, activationScheme: .symmetric, rounding: .halfToEven,
+                                          activationBits: QuantBits.float, activationScheme: .symmetric, rounding: .halfToEven,
                                           activationLower: -1, activationUpper: 1, layer: l, before: nil, after: nil,
                                           rotation: r.0))
         }
         var q = QParams(toolVersion: "rotation-only", model: "", architecture: model.architecture.rawValue, scale: model.scale,
-                        method: "none", weightBits: 32, activationBits: 32, seed: seed, inputs: "fp", patchCount: 0, patchSources: [],
+                        method: "none", weightBits: QuantBits.float, activationBits: QuantBits.float, seed: seed, inputs: "fp", patchCount: 0, patchSources: [],
                         notes: ["rotations only (no quantization): the FP model, rotated"], config: nil, sites: sites)
         q.rotation = kind
         try q.checkConsistent("rotation-only plan")
