@@ -93,7 +93,7 @@ public enum SiteExport {
         model.hook = capture.inner
 
         try FileManager.default.createDirectory(atPath: r.outDir, withIntermediateDirectories: true)
-        var linear = qp.sites.filter { $0.layer != nil && ($0.activationQuantized || $0.weightQuantized) }
+        var linear = qp.sites.filter { $0.layer != nil && ($0.activationPlan != nil || $0.weightPlan != nil) }
         if let n = r.siteLimit { linear = Array(linear.prefix(n)) }
         var entries: [Entry] = []
         for (i, s) in linear.enumerated() {
@@ -118,16 +118,16 @@ public enum SiteExport {
                 e.onnx = prefix + ".onnx"; e.input = prefix + ".x.f32"; e.output = prefix + ".y.f32"
                 if let codes {
                     try AtomicFile.write(Data(codes), to: r.outDir + "/" + prefix + ".codes.i8")
-                    let q = try s.activationQuantizer()
+                    let q = try s.activationQuantizer()   // codes are written only for a quantized input
                     e.codes = prefix + ".codes.i8"
                     e.activationBits = q.bits; e.activationStep = q.step; e.activationScheme = q.scheme.rawValue
                     e.activationLower = q.lower; e.activationUpper = q.upper
                     e.codeMin = Int(q.codeMin); e.codeMax = Int(q.codeMax)
                     e.activationZeroPoint = q.zeroPoint.map(Int.init)
-                    e.hsoScale = l.inputScale
+                    e.hsoScale = s.inputScale
                 }
                 e.rotation = s.rotation?.kind.rawValue
-                if s.weightQuantized { e.weightBits = l.weightBits }
+                e.weightBits = s.weightPlan?.bits
             }
             log?("\(e.exported ? "exported" : "skipped ") \(s.name) (\(keep.count)×\(l.inputs) → \(l.outputs))\(e.reason.map { ": " + $0 } ?? "")")
             entries.append(e)
@@ -154,9 +154,9 @@ public enum SiteExport {
         guard x.count % d == 0 else { throw QuantError("site \(site.name): input has \(x.count) values, not a multiple of d = \(d)") }
         let rows = x.count / d
         var codes: [UInt8]? = nil
-        if s.activationQuantized {
-            let q = try s.activationQuantizer()
-            let scale = s.layer?.inputScale?.count == d ? s.layer?.inputScale : nil
+        if let a = s.activationPlan {
+            let q = try a.quantizer()
+            let scale = s.inputScale?.count == d ? s.inputScale : nil
             // The quantizer's input: x·R by the same OnlineRotation the hook runs, when the site is rotated.
             let xq = try s.rotation.map { r in
                 try x.withUnsafeBufferPointer { OnlineRotation(try r.rotation()).rotated($0, rows: rows) }

@@ -47,16 +47,16 @@ public enum SiteGraph {
 
     /// Why `site` cannot be written as an exact ONNX QDQ graph, or nil when it can.
     public static func obstacle(_ site: SiteQuantization) -> String? {
-        guard let l = site.layer else { return "not a linear site (no weight)" }
-        if !site.activationQuantized && !site.weightQuantized { return "neither the input nor the weight is quantized" }
-        if site.activationQuantized,
-           let why = gridObstacle(scheme: .symmetric, bits: site.activationBits, rounding: site.rounding,
-                                  lowers: [site.activationLower], uppers: [site.activationUpper], what: "activation") {
+        guard site.layer != nil else { return "not a linear site (no weight)" }
+        if site.activationPlan == nil && site.weightPlan == nil { return "neither the input nor the weight is quantized" }
+        if let a = site.activationPlan,
+           let why = gridObstacle(scheme: .symmetric, bits: a.bits, rounding: a.rounding,
+                                  lowers: [a.lower], uppers: [a.upper], what: "activation") {
             return why   // affine activations are written with the float shift (see the type's doc)
         }
-        if site.weightQuantized,
-           let why = gridObstacle(scheme: l.weightScheme, bits: l.weightBits, rounding: l.rounding,
-                                  lowers: l.weightLower, uppers: l.weightUpper, what: "weight") {
+        if let w = site.weightPlan,
+           let why = gridObstacle(scheme: w.scheme, bits: w.bits, rounding: w.rounding,
+                                  lowers: w.lower, uppers: w.upper, what: "weight") {
             return why
         }
         return nil
@@ -101,14 +101,14 @@ public enum SiteGraph {
             x = "x_rotated"
         }
         // As `QuantizedModel` does: the HSO divisor applies together with the activation quantizer.
-        if site.activationQuantized, let s = l.inputScale {
+        if site.activationPlan != nil, let s = site.inputScale {
             guard s.count == d else { throw QuantError("site \(site.name): input_scale has \(s.count) values, d = \(d)") }
             inits.append(.float(Name.hsoScale, dims: [d], s))
             nodes.append(ONNXNode("Div", name: "hso_divide", inputs: [x, Name.hsoScale], outputs: ["x_scaled"]))
             x = "x_scaled"
         }
-        if site.activationQuantized {
-            let q = try site.activationQuantizer()
+        if let a = site.activationPlan {
+            let q = try a.quantizer()
             let unsigned = q.scheme == .affine
             // Float zero point: the shift in float around a uint8 QDQ pair; integer zero point z: plain QDQ with z.
             let affine = unsigned && q.zeroPoint == nil
@@ -149,7 +149,7 @@ public enum SiteGraph {
             x = "x_dq"
         }
         let w: String
-        if site.weightQuantized {
+        if site.weightPlan != nil {
             let (codes, scales) = try weightCodes(l)
             inits.append(.int8(Name.weightCodes, dims: [d, m], codes))
             inits.append(.float(Name.weightScale, dims: [m], scales))
@@ -173,8 +173,8 @@ public enum SiteGraph {
         let graph = ONNXGraph(name: site.name, nodes: nodes, initializers: inits,
                               inputs: [ONNXValueInfo(name: Name.input, elemType: .float, shape: [.param("N"), .value(d)])],
                               outputs: outputs,
-                              docString: "harmoq fake-quant Linear site \(site.name): W\(site.weightQuantized ? String(l.weightBits) : "fp")"
-                                + "A\(site.activationQuantized ? String(site.activationBits) : "fp"), \(d)->\(m)")
+                              docString: "harmoq fake-quant Linear site \(site.name): W\(site.weightPlan.map { String($0.bits) } ?? "fp")"
+                                + "A\(site.activationPlan.map { String($0.bits) } ?? "fp"), \(d)->\(m)")
         return ONNXModel(graph: graph, producerVersion: producerVersion, metadata: [("site", site.name)] + metadata)
     }
 
