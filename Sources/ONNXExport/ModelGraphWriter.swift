@@ -24,10 +24,10 @@ public enum WholeModelQDQ {
     public static func obstacles(_ plan: QParams) -> [String] {
         var out: [String] = []
         for s in plan.sites {
-            if s.activationQuantized, let why = activationObstacle(s) { out.append("\(s.name): \(why)") }
-            if s.weightQuantized, let l = s.layer,
-               let why = SiteGraph.gridObstacle(scheme: l.weightScheme, bits: l.weightBits, rounding: l.rounding,
-                                                lowers: l.weightLower, uppers: l.weightUpper, what: "weight") {
+            if s.activationPlan != nil, let why = activationObstacle(s) { out.append("\(s.name): \(why)") }
+            if let w = s.weightPlan,
+               let why = SiteGraph.gridObstacle(scheme: w.scheme, bits: w.bits, rounding: w.rounding,
+                                                lowers: w.lower, uppers: w.upper, what: "weight") {
                 out.append("\(s.name): \(why)")
             }
         }
@@ -103,8 +103,8 @@ extension ModelGraphWriter {
     /// QDQ of a quantized activation (per tensor) — `QuantizedModel`'s hook: x ← Q(x ⊘ s). Returns `x` unchanged when
     /// the site is not in the plan or its input is not quantized.
     func quantize(_ x: String, site name: String, hso: [Float]?) throws -> String {
-        guard let s = sites[name], s.activationQuantized else { return x }
-        let q = try s.activationQuantizer()
+        guard let s = sites[name], let a = s.activationPlan else { return x }
+        let q = try a.quantizer()
         var v = x
         if let sc = hso { v = g.op("Div", [v, g.floats(name + ".hso_scale", dims: [sc.count], sc)], name + ".hso_divided") }
         let scale = g.floats(name + ".x_scale", dims: [], [q.step])
@@ -151,13 +151,13 @@ extension ModelGraphWriter {
             guard r.order == d else { throw QuantError("QPARAMS site \(name): rotation of order \(r.order), the weight has \(d) inputs") }
             x = g.op("MatMul", [x, g.floats(name + ".rotation", dims: [d, d], try r.rotation().floatMatrix)], name + ".rotated")
         }
-        let input = try quantize(x, site: name, hso: s?.layer?.inputScale.flatMap { $0.count == d ? $0 : nil })
+        let input = try quantize(x, site: name, hso: s?.inputScale.flatMap { $0.count == d ? $0 : nil })
         let wName: String
         if let s, let l = s.layer {
             guard l.inputs == d, l.outputs == m else {
                 throw QuantError("QPARAMS site \(name) is \(l.outputs)x\(l.inputs), the model's weight is \(m)x\(d)")
             }
-            if s.weightQuantized {
+            if s.weightPlan != nil {
                 let (codes, scales) = try SiteGraph.weightCodes(l)
                 let c = g.int8s(name + ".w_codes", dims: [d, m], codes)
                 let sc = g.floats(name + ".w_scale", dims: [m], scales)
