@@ -27,20 +27,26 @@ public struct SpatialWindowLayout: Sendable {
     public var tokensPerWindow: Int { windowH * windowW }
 }
 
+extension SpatialWindowLayout {
+    /// The layout of a window geometry (both models' spatial attention): every window token's source and, for a shifted
+    /// geometry, its region label.
+    init(geometry geo: WindowGeometry, qScale: Float) {
+        let N = geo.tokensPerWindow, nW = geo.windowCount
+        var src = [Int?](repeating: nil, count: nW * N)
+        var reg: [Int]? = geo.shifted ? [Int](repeating: 0, count: nW * N) : nil
+        for wi in 0..<nW { for t in 0..<N {
+            src[wi * N + t] = geo.source(window: wi, token: t)
+            if geo.shifted { reg![wi * N + t] = geo.region(window: wi, token: t) }
+        }}
+        self.init(windowCount: nW, windowH: geo.windowH, windowW: geo.windowW, source: src, regions: reg, qScale: qScale)
+    }
+}
+
 extension DATLight {
     /// The window layout of spatial block `block`, branch `branch` for an H×W input (nil for a channel block).
     public func spatialWindowLayout(block: Int, branch: Int, height h: Int, width w: Int) -> SpatialWindowLayout? {
         guard blocks.indices.contains(block), blocks[block].spatial, (0...1).contains(branch), h > 0, w > 0 else { return nil }
         let blk = blocks[block]
-        let geo = blk.windowGeometry(branch: branch, height: h, width: w)
-        let N = geo.tokensPerWindow, nW = geo.windowCount
-        var src = [Int?](repeating: nil, count: nW * N)
-        var reg: [Int]? = blk.shifted ? [Int](repeating: 0, count: nW * N) : nil
-        for wi in 0..<nW { for t in 0..<N {
-            src[wi * N + t] = geo.source(window: wi, token: t)
-            if blk.shifted { reg![wi * N + t] = geo.region(window: wi, token: t) }
-        }}
-        return SpatialWindowLayout(windowCount: nW, windowH: geo.windowH, windowW: geo.windowW, source: src, regions: reg,
-                                   qScale: blk.attentionScale)
+        return SpatialWindowLayout(geometry: blk.windowGeometry(branch: branch, height: h, width: w), qScale: blk.attentionScale)
     }
 }

@@ -27,15 +27,6 @@ extension SwinIRLight {
         guard layers.indices.contains(layer), layers[layer].indices.contains(block), h > 0, w > 0,
               h % window == 0, w % window == 0 else { return nil }
         let blk = layers[layer][block]
-        let geo = blk.windowGeometry(height: h, width: w)
-        let N = geo.tokensPerWindow, nW = geo.windowCount
-        var src = [Int?](repeating: nil, count: nW * N)
-        var reg: [Int]? = geo.shifted ? [Int](repeating: 0, count: nW * N) : nil
-        for wi in 0..<nW { for t in 0..<N {
-            src[wi * N + t] = geo.source(window: wi, token: t)
-            if geo.shifted { reg![wi * N + t] = geo.region(window: wi, token: t) }
-        }}
-        return SpatialWindowLayout(windowCount: nW, windowH: geo.windowH, windowW: geo.windowW, source: src, regions: reg,
-                                   qScale: blk.attentionScale)
+        return SpatialWindowLayout(geometry: blk.windowGeometry(height: h, width: w), qScale: blk.attentionScale)
     }
 }
