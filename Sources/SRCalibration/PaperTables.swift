@@ -29,6 +29,13 @@ public enum PaperTables {
         /// `--refine-methods`: Table-1 methods that also get a row "<method> + block refinement" (the same plan after
         /// `BlockReconstruction` with its default options, on the same patches; nil = none; absent from older JSON).
         public var refineMethods: [String]? = nil
+        /// `--refine-modes`: the refinement rows each `refineMethods` entry gets, from "block", "model", "block+model"
+        /// (`RefinementStages.defaults(mode:)`; nil = ["block"], as before the option existed).
+        public var refineModes: [String]? = nil
+        /// `--table2-refine`: every Table-2 ablation row also gets its block-refined value (a "+ block refinement" column).
+        public var table2Refine: Bool? = nil
+        /// `--dqc-iterations`: DQC iterations of the `2dquant` rows (nil = `DQCTrainer.Options`' default).
+        public var dqcIterations: Int? = nil
 
         /// A few minutes on 2 cores: ×2, Set5, 2 patches, 40 ABR iterations, W4A4 for Table 1.
         public static let quick = Spec(label: "quick", scales: [2], sets: ["Set5"], table1Bits: [4],
@@ -53,6 +60,12 @@ public enum PaperTables {
         public var calibrationSeconds: Double
         /// Peak resident memory during this cell's calibration (VmHWM after a reset), MiB; nil where /proc is missing.
         public var calibrationPeakMiB: Double? = nil
+
+        public init(table: String, row: String, bits: String, set: String, scale: Int, psnr: Double, ssim: Double,
+                    calibrationSeconds: Double, calibrationPeakMiB: Double? = nil) {
+            self.table = table; self.row = row; self.bits = bits; self.set = set; self.scale = scale
+            self.psnr = psnr; self.ssim = ssim; self.calibrationSeconds = calibrationSeconds; self.calibrationPeakMiB = calibrationPeakMiB
+        }
     }
 
     /// The registered method `name` (`MethodRegistry`) with this run's budget and seed, and the ablation / projection
@@ -78,28 +91,71 @@ public enum PaperTables {
         public init(command: String, spec: Spec, cells: [Cell]) { self.command = command; self.spec = spec; self.cells = cells }
     }
 
-    /// Runs every requested table; `log` gets one progress line per cell.
-    public static func run(spec: Spec, shared: String, log: ((String) -> Void)? = nil) throws -> [Cell] {
+    /// The row of `method`'s plan after the refinement `mode` ("block", "model", "block+model").
+    public static func refinedRow(_ method: String, mode: String) -> String { "\(method) + \(mode) refinement" }
+
+    /// The refinement modes of the run's refined rows (`refineModes`, default block).
+    static func modes(_ spec: Spec) -> [String] { spec.refineModes ?? ["block"] }
+
+    /// Runs every requested table; `log` gets one progress line per cell. `done`: cells of an interrupted run of the same
+    /// spec (`--resume`): a cell found there for every set is reused, not recomputed, and a calibration whose rows are all
+    /// there is skipped. `onCell` gets every cell list after each new cell (the caller checkpoints it).
+    public static func run(spec: Spec, shared: String, done: [Cell] = [], onCell: (([Cell]) throws -> Void)? = nil,
+                           log: ((String) -> Void)? = nil) throws -> [Cell] {
         var cells: [Cell] = []
         let start = Date()
         for scale in spec.scales {
             let modelPath = shared + "/models/dat-light-x\(scale).safetensors"
             let weights = try ModelLoader.readStateDict(path: modelPath)
             let fingerprint = ModelFingerprint.of(weights)
-            let patches = try CalibrationPatches.draw(count: spec.patches, scale: scale, seed: spec.seed,
-                                                      sources: [shared + "/data/DIV2K-calib", shared + "/data/train/T91"])
+            let sources = [shared + "/data/DIV2K-calib", shared + "/data/train/T91"]
+            let patches = try CalibrationPatches.draw(count: spec.patches, scale: scale, seed: spec.seed, sources: sources)
             let sets = try spec.sets.map { try BenchmarkSet.load(dir: shared + "/data/" + $0, scale: scale) }
             let model = try ModelLoader.build(weights: weights, source: modelPath)
+            /// 2DQuant's plans quantize q, k and v separately: they run on a model built with split qkv sites.
+            var splitModel: (any SRModel)?
+            func previous(_ table: String, _ row: String, _ bits: String) -> [Cell]? {
+                let found = sets.compactMap { set in
+                    done.first { $0.table == table && $0.row == row && $0.bits == bits && $0.scale == scale && $0.set == set.name }
+                }
+                return found.count == sets.count ? found : nil
+            }
+            func have(_ table: String, _ rows: [String], _ bits: String) -> Bool { rows.allSatisfy { previous(table, $0, bits) != nil } }
             func evaluate(_ table: String, _ row: String, _ bits: String, _ qp: QParams?, _ seconds: Double, _ peak: Double? = nil) throws {
-                if let qp { try QuantizedModel.apply(qp, to: model) } else { QuantizedModel.remove(from: model) }
+                if let old = previous(table, row, bits) {
+                    cells += old
+                    log?("table \(table) ×\(scale) \(row) \(bits): kept from the interrupted run (--resume)")
+                    return
+                }
+                var net: any SRModel = model
+                if let qp, qp.sites.contains(where: { $0.name.hasSuffix(".attn.qkv.q") }) {
+                    if splitModel == nil { splitModel = try ModelLoader.build(weights: weights, source: modelPath, options: .init(splitQKV: true)) }
+                    net = splitModel!
+                }
+                if let qp { try QuantizedModel.apply(qp, to: net) } else { QuantizedModel.remove(from: net) }
                 for set in sets {
-                    let r = try SREvaluation.run(set: set, scale: scale, limit: spec.imageLimit) { try model.forward($0) }
+                    let r = try SREvaluation.run(set: set, scale: scale, limit: spec.imageLimit) { try net.forward($0) }
                     cells.append(Cell(table: table, row: row, bits: bits, set: set.name, scale: scale, psnr: r.meanPSNRY,
                                       ssim: r.meanSSIMY, calibrationSeconds: seconds, calibrationPeakMiB: peak))
                     log?(String(format: "table %@ ×%d %@ %@ %@: PSNR %.3f SSIM %.4f (calibration %.0f s; elapsed %.0f s)", table, scale,
                                 row, bits, set.name, r.meanPSNRY, r.meanSSIMY, seconds, Date().timeIntervalSince(start)))
                 }
-                QuantizedModel.remove(from: model)
+                QuantizedModel.remove(from: net)
+                try onCell?(cells)
+            }
+            /// `plan` after the refinement `mode`, its extra seconds and the peak over both.
+            func refined(_ plan: QParams, _ mode: String) throws -> (QParams, Double, Double?) {
+                let t0 = Date()
+                let r = try RefinementStages.defaults(mode: mode).refine(plan: plan, weights: weights, patches: patches.lr)
+                return (r, Date().timeIntervalSince(t0), ProcessMemory.peakResidentMiB())
+            }
+            func twoDQuant(_ bits: Int) throws -> (QParams, Double, Double?) {
+                let peakIsPerCell = ProcessMemory.resetPeak()
+                var o = DQCTrainer.Options()
+                o.bits = bits; o.seed = spec.seed
+                if let it = spec.dqcIterations { o.iterations = it }
+                let r = try DQCTrainer.run(modelPath: modelPath, sources: sources, options: o, toolVersion: "tables") { log?($0) }
+                return (r.qparams, r.seconds, peakIsPerCell ? ProcessMemory.peakResidentMiB() : nil)
             }
             func calibrate(_ m: CalibrationMethod, _ wb: Int, _ ab: Int) throws -> (QParams, Double, Double?) {
                 let t0 = Date()
@@ -117,14 +173,21 @@ public enum PaperTables {
             if spec.tables.contains("1") {
                 cells += try bicubicCells(sets: sets, scale: scale, limit: spec.imageLimit)
                 for b in spec.table1Bits {
+                    let bits = "W\(b)A\(b)"
                     for name in spec.table1Methods {
-                        let (qp, s, peak) = try calibrate(try method(name, spec: spec), b, b)
-                        try evaluate("1", name, "W\(b)A\(b)", qp, s, peak)
-                        if spec.refineMethods?.contains(name) == true {
-                            let t0 = Date()
-                            let r = try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr)
-                            try evaluate("1", name + " + block refinement", "W\(b)A\(b)", r.qparams, s + Date().timeIntervalSince(t0), peak)
+                        let refinedRows = spec.refineMethods?.contains(name) == true ? modes(spec).map { refinedRow(name, mode: $0) } : []
+                        guard !have("1", [name] + refinedRows, bits) else {
+                            try ([name] + refinedRows).forEach { try evaluate("1", $0, bits, nil, 0) }   // all kept (--resume)
+                            continue
                         }
+                        let (qp, s, peak) = try MethodRegistry.named(name).kind == .outputLevel
+                            ? twoDQuant(b) : calibrate(try method(name, spec: spec), b, b)
+                        try evaluate("1", name, bits, qp, s, peak)
+                        for (mode, row) in zip(modes(spec), refinedRows) where previous("1", row, bits) == nil {
+                            let (r, sr, pr) = try refined(qp, mode)
+                            try evaluate("1", row, bits, r, s + sr, [peak, pr].compactMap { $0 }.max())
+                        }
+                        for row in refinedRows where previous("1", row, bits) != nil { try evaluate("1", row, bits, nil, 0) }
                     }
                 }
             }
@@ -132,28 +195,43 @@ public enum PaperTables {
             if spec.tables.contains("2") {
                 for src in [false, true] { for hso in [false, true] { for abr in [false, true] {
                     let row = [src ? "SRC" : nil, hso ? "HSO" : nil, abr ? "ABR" : nil].compactMap { $0 }.joined(separator: "+")
+                    let name = row.isEmpty ? "none (MinMax)" : row, bits = "W\(ab)A\(ab)"
+                    let rows = [name] + (spec.table2Refine == true ? [refinedRow(name, mode: "block")] : [])
+                    guard !have("2", rows, bits) else { try rows.forEach { try evaluate("2", $0, bits, nil, 0) }; continue }
                     let m: CalibrationMethod = (src || hso || abr) ? try method("harmoq", spec: spec, ablate: (src, hso, abr)) : .minMax
                     let (qp, s, peak) = try calibrate(m, ab, ab)
-                    try evaluate("2", row.isEmpty ? "none (MinMax)" : row, "W\(ab)A\(ab)", qp, s, peak)
+                    try evaluate("2", name, bits, qp, s, peak)
+                    if rows.count == 2 {
+                        if previous("2", rows[1], bits) != nil { try evaluate("2", rows[1], bits, nil, 0); continue }
+                        let (r, sr, pr) = try refined(qp, "block")
+                        try evaluate("2", rows[1], bits, r, s + sr, [peak, pr].compactMap { $0 }.max())
+                    }
                 } } }
             }
             if spec.tables.contains("3") {
-                let (qp0, s0, peak0) = try calibrate(try method("harmoq", spec: spec, ablate: (false, true, true)), ab, ab)
-                try evaluate("3", "w/o SRC", "W\(ab)A\(ab)", qp0, s0, peak0)
+                let bits = "W\(ab)A\(ab)"
+                if have("3", ["w/o SRC"], bits) { try evaluate("3", "w/o SRC", bits, nil, 0) } else {
+                    let (qp0, s0, peak0) = try calibrate(try method("harmoq", spec: spec, ablate: (false, true, true)), ab, ab)
+                    try evaluate("3", "w/o SRC", bits, qp0, s0, peak0)
+                }
                 for p in [ProjectionKind.identity, .laplacian, .sobel, .dctHighPass, .learned, .random] {
+                    let axis = (p == .learned || p == .random) ? "channels" : (p == .identity ? "—" : "tokens")
+                    let row = "\(p.rawValue) (\(axis))"
+                    if have("3", [row], bits) { try evaluate("3", row, bits, nil, 0); continue }
                     var m = try method("harmoq", spec: spec, projection: p)
                     if case .harmoq(var c) = m, p == .learned || p == .random { c.projectionAxis = .channels; m = .harmoq(c) }
                     let (qp, s, peak) = try calibrate(m, ab, ab)
-                    let axis = (p == .learned || p == .random) ? "channels" : (p == .identity ? "—" : "tokens")
-                    try evaluate("3", "\(p.rawValue) (\(axis))", "W\(ab)A\(ab)", qp, s, peak)
+                    try evaluate("3", row, bits, qp, s, peak)
                 }
             }
             if spec.tables.contains("O1") {
                 for b in spec.o1Bits {
-                    let (qw, sw, pw) = try calibrate(.minMax, b, 32)
-                    try evaluate("O1", "weight-only (MinMax)", "W\(b)A32", qw, sw, pw)
-                    let (qa, sa, pa) = try calibrate(.minMax, 32, b)
-                    try evaluate("O1", "activation-only (MinMax)", "W32A\(b)", qa, sa, pa)
+                    for (row, wb, xb) in [("weight-only (MinMax)", b, 32), ("activation-only (MinMax)", 32, b)] {
+                        let bits = "W\(wb)A\(xb)"
+                        if have("O1", [row], bits) { try evaluate("O1", row, bits, nil, 0); continue }
+                        let (q, s, p) = try calibrate(.minMax, wb, xb)
+                        try evaluate("O1", row, bits, q, s, p)
+                    }
                 }
             }
         }
@@ -201,8 +279,17 @@ public enum PaperTables {
         s += "Generated by `\(command)`. Run: scales \(spec.scales.map { "×\($0)" }.joined(separator: ", ")), sets \(spec.sets.joined(separator: ", ")), "
         s += "\(spec.patches) calibration patches (64×64 LR from DIV2K-calib + T91, seed \(spec.seed); the paper used 1000 DIV2K images), "
         if let r = spec.rotation { s += "online \(r.rawValue) rotations at the inputs of every qkv, fc1 and fc2 (`--rotate \(r.rawValue)`), " }
-        if let r = spec.refineMethods, !r.isEmpty {
+        let refining = !(spec.refineMethods ?? []).isEmpty
+        if (refining && modes(spec).contains(where: { $0.hasPrefix("block") })) || spec.table2Refine == true {
             s += "rows \"+ block refinement\" = the same plan after block reconstruction with `harmoq refine`'s defaults on the same patches (\(BlockReconstructionOptions().iterations) Adam iterations per block × batch \(BlockReconstructionOptions().batch), bounds and weights within ±1 step; `harmoq calibrate --method harmoq` runs it by default; Calib. s includes it), "
+        }
+        if refining && modes(spec).contains(where: { $0.hasSuffix("model") }) {
+            let m = ModelDistillationOptions()
+            s += "rows \"+ model refinement\" = the same plan after whole-model distillation with `harmoq refine --mode model`'s defaults (\(m.iterations) Adam iterations × batch \(m.batch) on the same patches, every clipping bound, output MSE to FP; \"+ block+model refinement\": block, then model), "
+        }
+        if spec.table1Methods.contains("2dquant") {
+            let o = DQCTrainer.Options()
+            s += "`2dquant` = the official 2DQuant (DOBI on \(o.dobiPatches) patches, then DQC: \(spec.dqcIterations ?? o.iterations) Adam iterations × batch \(o.batch), lr \(o.lr), pixel + \(o.featureWeight)·feature loss; official budget 4000 × 16; docs/2dquant.md), "
         }
         s += "\(spec.iterations) ABR iterations per linear site (paper: 3000). All sites (72 linear + 108 attention operands) quantized; "
         s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss keeping the best bounds, affine per-tensor activation grid), `harmoq-literal` = formulas as printed (symmetric activation grid). Calib. peak MiB = process peak RSS during that calibration (model and evaluation buffers included). "
@@ -215,6 +302,10 @@ public enum PaperTables {
             var rows = cells.filter { $0.table == t }
             if t == "O1" { rows = cells.filter { $0.table == "O1" || ($0.table == "1" && $0.row.hasPrefix("FP")) } }
             guard !rows.isEmpty else { continue }
+            if t == "2", spec.table2Refine == true {
+                s += table2WithRefinement(rows, cols: cols, title: titles[t]!)
+                continue
+            }
             s += "\n## \(titles[t]!)\n\n| Method | Bits | " + cols.map { "\($0) PSNR/SSIM" }.joined(separator: " | ") + " | Calib. s | Calib. peak MiB |\n"
             s += "|---|---|" + cols.map { _ in "---|" }.joined() + "---|---|\n"
             var seen: [String] = []
@@ -229,6 +320,30 @@ public enum PaperTables {
                 let peak = r.compactMap(\.calibrationPeakMiB).max().map { String(format: "%.0f", $0) } ?? "—"
                 s += "| \(parts[0]) | \(parts[1]) | " + vals.joined(separator: " | ") + String(format: " | %.0f | ", r.map(\.calibrationSeconds).max() ?? 0) + peak + " |\n"
             }
+        }
+        return s
+    }
+
+    /// Table 2 with a refinement column: per set, the ablation row's PSNR/SSIM and its "+ block refinement" value.
+    static func table2WithRefinement(_ rows: [Cell], cols: [String], title: String) -> String {
+        let suffix = " + block refinement"
+        var s = "\n## \(title)\n\n| Method | Bits | " + cols.map { "\($0) PSNR/SSIM | \($0) + block refinement" }.joined(separator: " | ")
+            + " | Calib. s | Calib. s with refinement | Calib. peak MiB |\n"
+        s += "|---|---|" + cols.map { _ in "---|---|" }.joined() + "---|---|---|\n"
+        var seen: [String] = []
+        for c in rows where !c.row.hasSuffix(suffix) && !seen.contains(c.row + "|" + c.bits) { seen.append(c.row + "|" + c.bits) }
+        func cell(_ r: [Cell], _ col: String) -> String {
+            guard let c = r.first(where: { "\($0.set) ×\($0.scale)" == col }) else { return "—" }
+            return String(format: "%.2f/%.4f", c.psnr, c.ssim)
+        }
+        for key in seen {
+            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+            let plain = rows.filter { $0.row == parts[0] && $0.bits == parts[1] }
+            let ref = rows.filter { $0.row == parts[0] + suffix && $0.bits == parts[1] }
+            let vals = cols.map { cell(plain, $0) + " | " + cell(ref, $0) }
+            let secs = { (r: [Cell]) in r.isEmpty ? "—" : String(format: "%.0f", r.map(\.calibrationSeconds).max() ?? 0) }
+            let peak = (plain + ref).compactMap(\.calibrationPeakMiB).max().map { String(format: "%.0f", $0) } ?? "—"
+            s += "| \(parts[0]) | \(parts[1]) | " + vals.joined(separator: " | ") + " | \(secs(plain)) | \(secs(ref)) | \(peak) |\n"
         }
         return s
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HarmoQ
 import HarmoQReport
 import SRCalibration
 import SRIO
@@ -60,8 +61,23 @@ struct Tables: ParsableCommand {
     @Option(help: "Online rotations in every calibration of the run: none | hadamard | random (as `harmoq calibrate --rotate`; docs/rotations.md).")
     var rotate: RotateOption = .none
 
-    @Option(help: "Comma-separated Table-1 methods that also get a row '<method> + block refinement': the same plan after block reconstruction with `harmoq refine`'s defaults on the same patches (docs/refinement.md).")
+    @Option(help: "Override the Table-1 methods, comma-separated registry names (default minmax,percentile,dobi,harmoq-literal,harmoq; `2dquant` adds the official DOBI + DQC, docs/2dquant.md).")
+    var methods: String?
+
+    @Option(help: "Comma-separated Table-1 methods that also get refined rows '<method> + <mode> refinement' (modes: --refine-modes): the same plan after `harmoq refine`'s defaults on the same patches (docs/refinement.md).")
     var refineMethods: String?
+
+    @Option(help: "With --refine-methods: comma-separated refinement modes, each a row: block (block reconstruction), model (whole-model distillation of the bounds), block+model. Default block.")
+    var refineModes: String?
+
+    @Flag(help: "Table 2: also refine every ablation row's plan with block reconstruction (`harmoq refine`'s defaults) — a '+ block refinement' column.")
+    var table2Refine = false
+
+    @Option(help: "DQC iterations of the 2dquant rows (default: `harmoq calibrate --method 2dquant`'s, 50 × batch 2).")
+    var dqcIterations: Int?
+
+    @Flag(help: "Continue an interrupted run from <out>.partial.json (written after every cell): its cells are kept and only the missing ones are computed. Every setting must be the same.")
+    var resume = false
 
     func run() throws {
         if let path = evaluate {
@@ -104,21 +120,62 @@ struct Tables: ParsableCommand {
         }
         if let seed { spec.seed = seed }
         spec.rotation = rotate.kind
+        func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        if let methods {
+            let names = list(methods)
+            guard !names.isEmpty else { throw CLIError("--methods must name at least one method (\(MethodRegistry.names.joined(separator: ", ")))") }
+            do { for n in names { _ = try MethodRegistry.named(n) } } catch let e as QuantError { throw CLIError("--methods: " + e.description) }
+            spec.table1Methods = names
+        }
         if let refineMethods {
-            let names = refineMethods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let names = list(refineMethods)
             for n in names where !spec.table1Methods.contains(n) {
                 throw CLIError("--refine-methods: '\(n)' is not a Table-1 method (use some of \(spec.table1Methods.joined(separator: ", ")))")
             }
+            for n in names where (try? MethodRegistry.named(n).kind) == .outputLevel {
+                throw CLIError("--refine-methods: '\(n)' is output-level already (DQC); refine a per-layer method")
+            }
             spec.refineMethods = names
         }
+        if let refineModes {
+            guard spec.refineMethods != nil else { throw CLIError("--refine-modes needs --refine-methods") }
+            let modes = list(refineModes)
+            for m in modes { do { _ = try RefinementStages.defaults(mode: m) } catch let e as QuantError { throw CLIError("--refine-modes: " + e.description) } }
+            guard !modes.isEmpty else { throw CLIError("--refine-modes must name at least one of block, model, block+model") }
+            spec.refineModes = modes
+        }
+        if table2Refine {
+            guard spec.tables.contains("2") else { throw CLIError("--table2-refine needs Table 2 in the run (--only 2)") }
+            spec.table2Refine = true
+        }
+        if let dqcIterations {
+            guard dqcIterations >= 0 else { throw CLIError("--dqc-iterations must be ≥ 0, got \(dqcIterations)") }
+            guard spec.table1Methods.contains("2dquant") else { throw CLIError("--dqc-iterations needs 2dquant among --methods") }
+            spec.dqcIterations = dqcIterations
+        }
         if let limit { guard limit >= 1 else { throw CLIError("--limit must be ≥ 1") }; spec.imageLimit = limit }
-        let command = "harmoq tables" + CommandLine.arguments.dropFirst(2).map { " " + $0 }.joined()
-        let cells = try PaperTables.run(spec: spec, shared: shared) { CalibrationCLI.stderr($0) }
-        let md = PaperTables.markdown(cells, spec: spec, command: command)
-        try AtomicFile.write(md, to: out + ".md")
+        let command = "harmoq tables" + CommandLine.arguments.dropFirst(2).filter { $0 != "--resume" }.map { " " + $0 }.joined()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let partial = out + ".partial.json"
+        var done: [PaperTables.Cell] = []
+        if resume {
+            let doc: Doc
+            do { doc = try JSONDecoder().decode(Doc.self, from: Data(contentsOf: URL(fileURLWithPath: partial))) }
+            catch { throw CLIError("--resume: cannot read the checkpoint '\(partial)' of an interrupted run: \(error)") }
+            guard doc.spec == spec else {
+                throw CLIError("--resume: '\(partial)' was written by `\(doc.command)`, whose settings differ from this command's; rerun that command with --resume, or delete the checkpoint")
+            }
+            done = doc.cells
+            CalibrationCLI.stderr("harmoq tables: resuming from \(partial) (\(done.count) cells kept)")
+        }
+        let cells = try PaperTables.run(spec: spec, shared: shared, done: done, onCell: { cells in
+            try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: partial)
+        }) { CalibrationCLI.stderr($0) }
+        let md = PaperTables.markdown(cells, spec: spec, command: command)
+        try AtomicFile.write(md, to: out + ".md")
         try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: out + ".json")
+        try? FileManager.default.removeItem(atPath: partial)
         CalibrationCLI.stderr("wrote \(out).md and \(out).json (\(cells.count) cells)")
         if let svg { try ChartFiles.write(PaperCharts.psnrVsBits(cells) + PaperCharts.o1Asymmetry(cells), to: svg) }
         print(md)

@@ -32,6 +32,17 @@ public struct RefinementStages: Sendable {
         return q
     }
 
+    /// The stages of a refinement mode with every default: "block" (block reconstruction), "model" (whole-model
+    /// distillation) or "block+model" (both, in that order), as `harmoq refine --mode` without other flags.
+    public static func defaults(mode: String) throws -> RefinementStages {
+        switch mode {
+        case "block": return RefinementStages(block: BlockReconstructionOptions())
+        case "model": return RefinementStages(model: ModelDistillationOptions())
+        case "block+model": return RefinementStages(block: BlockReconstructionOptions(), model: ModelDistillationOptions())
+        default: throw QuantError("unknown refinement mode '\(mode)' (use block, model, block+model)")
+        }
+    }
+
     /// The stages' settings in words (a checkpoint's "stages" setting).
     public var summary: String {
         [block.map { "block: " + $0.summary }, model.map { "model: " + $0.summary }].compactMap { $0 }.joined(separator: " | ")
