@@ -14,7 +14,9 @@ import HarmoQ
 /// Δ(θ)·r₀ (symmetric) or the bound itself (affine) when clipped; its value at θ₀ is the real x̂.
 extension T3BoundaryGradients {
     struct LossCase {
-        let kind: RefinementLoss, scheme: QuantScheme, perTensor: Bool, bits: Int
+        let kind: RefinementLoss, scheme: QuantScheme, granularity: WeightGranularity, bits: Int
+        /// One pair of weight bounds shared by every row.
+        var perTensor: Bool { granularity == .perTensor }
     }
 
     func coreCompoundLoss(size: CheckSize, seed: UInt64) throws -> [CheckResult] {
@@ -30,7 +32,9 @@ extension T3BoundaryGradients {
         for i in 0..<m { for j in 0..<d { wc[i * d + j] = w0[i * d + j] * s[j] * Float(1 + 0.05 * rng.gaussian()) } }
         var cases: [LossCase] = []
         for kind in [RefinementLoss.deployment, .linearised] { for scheme in QuantScheme.allCases {
-            for perTensor in [false, true] { for bits in [2, 4] { cases.append(LossCase(kind: kind, scheme: scheme, perTensor: perTensor, bits: bits)) } }
+            for granularity in WeightGranularity.allCases { for bits in [2, 4] {
+                cases.append(LossCase(kind: kind, scheme: scheme, granularity: granularity, bits: bits))
+            } }
         } }
         for c in cases {
             let xs0 = (0..<(n0 * d)).map { raw0[$0] / s[$0 % d] }
@@ -68,7 +72,7 @@ extension T3BoundaryGradients {
             var q = try BaselineCalibration.calibrate(try LayerProblem(weight: wc, outputs: m, inputs: d, samples: xs, rows: n),
                                                       method: .minMax, weightBits: c.bits, activationBits: c.bits)
             q.weightScheme = c.scheme; q.activationScheme = c.scheme; q.rounding = .halfToEven
-            q.weightGranularity = c.perTensor ? .perTensor : .perChannel
+            q.weightGranularity = c.granularity
             q.weightLower = wl; q.weightUpper = wu; q.activationLower = al; q.activationUpper = au
             q.inputScale = s; q.weight = wc
             var loss = CompoundLoss(kind: c.kind, rawInputs: raw, rows: n, originalWeight: w0, outputs: m, inputs: d)
@@ -78,7 +82,7 @@ extension T3BoundaryGradients {
                                     w0: w0.map(Double.init), wc: wc.map(Double.init), bits: c.bits,
                                     scheme: c.scheme == .symmetric ? .symmetric : .affine, theta0: theta0)
             var p = layer.parameterText
-            p += [("loss", c.kind.rawValue), ("scheme", c.scheme.rawValue), ("weights", c.perTensor ? "perTensor" : "perChannel"),
+            p += [("loss", c.kind.rawValue), ("scheme", c.scheme.rawValue), ("weights", c.granularity.rawValue),
                   ("bits", "\(c.bits)"), ("inputScale", "0.5…2"), ("tokens", "\(n)/\(n0)")]
 
             // loss value
