@@ -8,7 +8,7 @@ import Testing
 /// Learned input-channel scales (`refine --learn-scales`, `ChannelScale`): the chain rule of the two wrapper sites
 /// against central differences, the FP invariance of the pair, and the folding of learned factors into the plan.
 struct LearnedInputScaleTests {
-    /// L = Σ G1 ⊙ (x ⊘ c) + Σ G2 ⊙ (W ⊙ c) through `ScaledInputSite` / `ScaledWeightSite` around identity quantizers:
+    /// L = Σ G1 ⊙ (x ⊘ c) + Σ G2 ⊙ (W ⊙ c) through `ScaledSite` (.input / .weight) around identity quantizers:
     /// the accumulated dL/dc and the returned dL/dx, dL/dW against central differences in Float64 of the same formula
     /// (sizes 7×5 activations, 3×5 weight, seed 11; scaled error = |analytic − FD| / max(1, |FD|), threshold 1e-3 for
     /// Float32 forwards with h = 1e-3).
@@ -21,7 +21,7 @@ struct LearnedInputScaleTests {
         let c0 = (0..<d).map { _ in Float(0.5 + 1.5 * rng.nextUniform()) }
         let scale = ChannelScale(site: "t", channels: d)
         scale.factor = c0
-        let a = ScaledInputSite(scale, inner: IdentitySiteQuantizer()), b = ScaledWeightSite(scale, inner: IdentitySiteQuantizer())
+        let a = ScaledSite(scale, .input, inner: IdentitySiteQuantizer()), b = ScaledSite(scale, .weight, inner: IdentitySiteQuantizer())
         var dx = [Float](repeating: 0, count: rows * d), dw = [Float](repeating: 0, count: m * d)
         a.backward(input: x, gradOutput: g1, gradInput: &dx, rows: rows, cols: d)
         b.backward(input: w, gradOutput: g2, gradInput: &dw, rows: m, cols: d)

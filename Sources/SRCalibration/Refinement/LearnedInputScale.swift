@@ -37,65 +37,51 @@ final class ChannelScale {
     }
 }
 
-/// The activation side of a `ChannelScale`: y = inner(x ⊘ c); dL/dx = dL/du ⊘ c, dL/dc_j −= Σ_i (dL/du_ij) u_ij / c_j.
-final class ScaledInputSite: DifferentiableSiteQuantizer {
+/// One side of a `ChannelScale` around a site quantizer:
+/// * `.input`: y = inner(u), u = x ⊘ c; dL/dx = dL/du ⊘ c, dL/dc_j −= Σ_i (dL/du_ij) u_ij / c_j;
+/// * `.weight`: Q = inner(v), v = W ⊙ c; dL/dW = dL/dv ⊙ c, dL/dc_j += Σ_r (dL/dv_rj) W_rj.
+final class ScaledSite: DifferentiableSiteQuantizer {
+    enum Side { case input, weight }
     let scale: ChannelScale
+    let side: Side
     let inner: DifferentiableSiteQuantizer
 
-    init(_ scale: ChannelScale, inner: DifferentiableSiteQuantizer) {
+    init(_ scale: ChannelScale, _ side: Side, inner: DifferentiableSiteQuantizer) {
         self.scale = scale
+        self.side = side
         self.inner = inner
     }
 
-    private func divided(_ x: UnsafePointer<Float>, rows: Int, cols: Int) -> [Float] {
-        precondition(cols == scale.channels, "ScaledInputSite \(scale.site): \(cols) columns, \(scale.channels) scales")
+    /// x ⊘ c (input) or W ⊙ c (weight), rows × cols.
+    private func scaled(_ x: UnsafePointer<Float>, rows: Int, cols: Int) -> [Float] {
+        precondition(cols == scale.channels, "ScaledSite \(scale.site) (\(side)): \(cols) columns, \(scale.channels) scales")
+        if side == .weight { return scale.scaledWeight(x, rows: rows) }
         var u = [Float](repeating: 0, count: rows * cols)
         for r in 0..<rows { for j in 0..<cols { u[r * cols + j] = x[r * cols + j] / scale.factor[j] } }
         return u
     }
 
     func quantize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        let u = divided(x, rows: rows, cols: cols)
+        let u = scaled(x, rows: rows, cols: cols)
         u.withUnsafeBufferPointer { inner.quantize($0.baseAddress!, into: y, rows: rows, cols: cols) }
     }
 
     func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, gradInput dx: UnsafeMutablePointer<Float>,
                   rows: Int, cols: Int) {
-        let u = divided(x, rows: rows, cols: cols)
+        let u = scaled(x, rows: rows, cols: cols)
         var du = [Float](repeating: 0, count: rows * cols)
         u.withUnsafeBufferPointer { up in du.withUnsafeMutableBufferPointer { d in
             inner.backward(input: up.baseAddress!, gradOutput: dy, gradInput: d.baseAddress!, rows: rows, cols: cols) } }
-        var g = [Double](repeating: 0, count: cols)
-        for r in 0..<rows { for j in 0..<cols { g[j] += Double(du[r * cols + j]) * Double(u[r * cols + j]) } }
-        for j in 0..<cols { scale.gradient[j] -= g[j] / Double(scale.factor[j]) }
-        for r in 0..<rows { for j in 0..<cols { dx[r * cols + j] = du[r * cols + j] / scale.factor[j] } }
-    }
-}
-
-/// The weight side of a `ChannelScale`: Q = inner(W ⊙ c); dL/dW = dL/dv ⊙ c, dL/dc_j += Σ_r (dL/dv_rj) W_rj.
-final class ScaledWeightSite: DifferentiableSiteQuantizer {
-    let scale: ChannelScale
-    let inner: DifferentiableSiteQuantizer
-
-    init(_ scale: ChannelScale, inner: DifferentiableSiteQuantizer) {
-        self.scale = scale
-        self.inner = inner
-    }
-
-    func quantize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        precondition(cols == scale.channels, "ScaledWeightSite \(scale.site): \(cols) columns, \(scale.channels) scales")
-        let v = scale.scaledWeight(x, rows: rows)
-        v.withUnsafeBufferPointer { inner.quantize($0.baseAddress!, into: y, rows: rows, cols: cols) }
-    }
-
-    func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, gradInput dx: UnsafeMutablePointer<Float>,
-                  rows: Int, cols: Int) {
-        let v = scale.scaledWeight(x, rows: rows)
-        var dv = [Float](repeating: 0, count: rows * cols)
-        v.withUnsafeBufferPointer { vp in dv.withUnsafeMutableBufferPointer { d in
-            inner.backward(input: vp.baseAddress!, gradOutput: dy, gradInput: d.baseAddress!, rows: rows, cols: cols) } }
-        for r in 0..<rows { for j in 0..<cols { scale.gradient[j] += Double(dv[r * cols + j]) * Double(x[r * cols + j]) } }
-        for r in 0..<rows { for j in 0..<cols { dx[r * cols + j] = dv[r * cols + j] * scale.factor[j] } }
+        switch side {
+        case .input:
+            var g = [Double](repeating: 0, count: cols)
+            for r in 0..<rows { for j in 0..<cols { g[j] += Double(du[r * cols + j]) * Double(u[r * cols + j]) } }
+            for j in 0..<cols { scale.gradient[j] -= g[j] / Double(scale.factor[j]) }
+            for r in 0..<rows { for j in 0..<cols { dx[r * cols + j] = du[r * cols + j] / scale.factor[j] } }
+        case .weight:
+            for r in 0..<rows { for j in 0..<cols { scale.gradient[j] += Double(du[r * cols + j]) * Double(x[r * cols + j]) } }
+            for r in 0..<rows { for j in 0..<cols { dx[r * cols + j] = du[r * cols + j] * scale.factor[j] } }
+        }
     }
 }
 

@@ -31,8 +31,8 @@ struct PlanQuantizers {
         for (name, r) in rotated { act[name] = r }
         var wts = weight.mapValues { offsets[$0.site] ?? $0.fake as DifferentiableSiteQuantizer }
         for (name, c) in scales {
-            act[name] = ScaledInputSite(c, inner: act[name]!)
-            wts[name] = ScaledWeightSite(c, inner: wts[name]!)
+            act[name] = ScaledSite(c, .input, inner: act[name]!)
+            wts[name] = ScaledSite(c, .weight, inner: wts[name]!)
         }
         return SiteQuantizers(activation: act, weight: wts)
     }
