@@ -27,17 +27,11 @@ public enum DATLightGraph {
     /// must have been calibrated for this model (the caller checks the binding).
     public static func build(model: DATLight, weights: [String: Tensor], plan: QParams?, height: Int, width: Int,
                              producerVersion: String, metadata: [(String, String)] = []) throws -> ONNXModel {
-        guard height > 0, width > 0 else { throw QuantError("whole-model export: input size must be positive, got \(height)x\(width)") }
-        if let plan { try WholeModelQDQ.requireExportable(plan, "the QPARAMS") }
-        var b = Builder(g: GraphBuilder(), w: weights, model: model, H: height, W: width,
-                        sites: Dictionary(uniqueKeysWithValues: (plan?.sites ?? []).map { ($0.name, $0) }))
+        let sites = try WholeModelFrame.sites(height: height, width: width, plan: plan)
+        var b = Builder(g: GraphBuilder(), w: weights, model: model, H: height, W: width, sites: sites)
         let out = try b.forward()
-        let s = model.scale
-        let doc = "harmoq whole-model DAT-light x\(s), LR \(height)x\(width), "
-            + (plan.map { "QDQ of QPARAMS method \($0.method) W\($0.weightBits)A\($0.activationBits)" } ?? "FP32")
-        return b.g.model(name: "DAT-light-x\(s)", input: inputName, inputShape: [1, 3, height, width], output: out,
-                         outputShape: [1, 3, height * s, width * s], doc: doc, producerVersion: producerVersion,
-                         metadata: metadata)
+        return WholeModelFrame.model(b.g, architecture: "DAT-light", scale: model.scale, input: inputName, output: out, height: height,
+                                     width: width, grid: "", plan: plan, producerVersion: producerVersion, metadata: metadata)
     }
 
     /// Engine stage name (`DATLight.forward`'s stage sink, tokens L × 60) → the graph value holding the same tensor:
@@ -112,17 +106,7 @@ public enum DATLightGraph {
         mutating func block(_ b: Int, _ x: String) throws -> String {
             let p = "layers.0.blocks.\(b)", a = "\(p).attn"
             let xn = try layerNorm(x, "\(p).norm1")
-            let q, k, v: String
-            if sites["\(a).qkv.q"] != nil || sites["\(a).qkv.k"] != nil || sites["\(a).qkv.v"] != nil {
-                q = try linear(xn, "\(a).qkv.q", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: 0..<C)
-                k = try linear(xn, "\(a).qkv.k", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: C..<(2 * C))
-                v = try linear(xn, "\(a).qkv.v", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: (2 * C)..<(3 * C))
-            } else {
-                let qkv = try linear(xn, "\(a).qkv", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight")
-                q = g.slice(qkv, axis: 1, 0, C, "\(a).q_raw")
-                k = g.slice(qkv, axis: 1, C, 2 * C, "\(a).k_raw")
-                v = g.slice(qkv, axis: 1, 2 * C, 3 * C, "\(a).v_raw")
-            }
+            let (q, k, v) = try qkv(xn, attention: a, channels: C)
             let mixed = b % 2 == 0 ? try spatialAttention(b, q, k, v) : try channelAttention(b, q, k, v)
             let attn = try linear(mixed, "\(a).proj", bias: "\(a).proj.bias", weightKey: "\(a).proj.weight")
             let x1 = g.add(x, attn, "\(p).attn_residual")

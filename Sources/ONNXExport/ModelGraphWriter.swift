@@ -18,6 +18,27 @@ protocol ModelGraphWriter {
     var W: Int { get }
 }
 
+/// The frame of a whole-model graph, the same for every architecture: the input size and plan checked, the plan's sites
+/// by name for the builder, and the model wrapped around the graph the builder wrote (input 1×3×H×W, output ×scale).
+enum WholeModelFrame {
+    /// The plan's sites by name (empty: FP32); throws for an empty input size or a plan that is not standard QDQ.
+    static func sites(height: Int, width: Int, plan: QParams?) throws -> [String: SiteQuantization] {
+        guard height > 0, width > 0 else { throw QuantError("whole-model export: input size must be positive, got \(height)x\(width)") }
+        if let plan { try WholeModelQDQ.requireExportable(plan, "the QPARAMS") }
+        return Dictionary(uniqueKeysWithValues: (plan?.sites ?? []).map { ($0.name, $0) })
+    }
+
+    /// The ONNX model named "<architecture>-x<scale>" around `g` (graph input `input`, output `output`); `grid` says how
+    /// the LR input is laid out for the layers (empty, or e.g. " (reflect-padded to …)").
+    static func model(_ g: GraphBuilder, architecture: String, scale s: Int, input: String, output: String, height: Int, width: Int,
+                      grid: String, plan: QParams?, producerVersion: String, metadata: [(String, String)]) -> ONNXModel {
+        let doc = "harmoq whole-model \(architecture) x\(s), LR \(height)x\(width)\(grid), "
+            + (plan.map { "QDQ of QPARAMS method \($0.method) W\($0.weightBits)A\($0.activationBits)" } ?? "FP32")
+        return g.model(name: "\(architecture)-x\(s)", input: input, inputShape: [1, 3, height, width], output: output,
+                       outputShape: [1, 3, height * s, width * s], doc: doc, producerVersion: producerVersion, metadata: metadata)
+    }
+}
+
 /// Whether a plan can be written as standard ONNX QDQ (integer zero points, ≤ 8 bits, half-to-even rounding).
 public enum WholeModelQDQ {
     /// Why `plan` cannot be written as standard QDQ (one line per offending site), or [] when it can.
@@ -171,6 +192,19 @@ extension ModelGraphWriter {
         }
         let y = g.op("MatMul", [input, wName], name + ".matmul")
         return g.add(y, g.floats(name + ".bias", dims: [m], biasValues), name)
+    }
+
+    /// The attention `a`'s q, k, v (L, c each) from the normalised tokens `xn`: three Linear sites `a.qkv.q/.k/.v` over
+    /// the rows of the fused weight when the plan splits qkv, else the fused Linear `a.qkv` sliced.
+    func qkv(_ xn: String, attention a: String, channels c: Int) throws -> (q: String, k: String, v: String) {
+        if sites["\(a).qkv.q"] != nil || sites["\(a).qkv.k"] != nil || sites["\(a).qkv.v"] != nil {
+            return (try linear(xn, "\(a).qkv.q", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: 0..<c),
+                    try linear(xn, "\(a).qkv.k", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: c..<(2 * c)),
+                    try linear(xn, "\(a).qkv.v", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: (2 * c)..<(3 * c)))
+        }
+        let fused = try linear(xn, "\(a).qkv", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight")
+        return (g.slice(fused, axis: 1, 0, c, "\(a).q_raw"), g.slice(fused, axis: 1, c, 2 * c, "\(a).k_raw"),
+                g.slice(fused, axis: 1, 2 * c, 3 * c, "\(a).v_raw"))
     }
 
     /// Multi-head attention over windows laid out by `lay` (the engine's `WindowGeometry`, flattened): q, k, v are

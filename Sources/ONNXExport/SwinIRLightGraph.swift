@@ -21,18 +21,13 @@ public enum SwinIRLightGraph {
     /// must have been calibrated for this model (the caller checks the binding).
     public static func build(model: SwinIRLight, weights: [String: Tensor], plan: QParams?, height: Int, width: Int,
                              producerVersion: String, metadata: [(String, String)] = []) throws -> ONNXModel {
-        guard height > 0, width > 0 else { throw QuantError("whole-model export: input size must be positive, got \(height)x\(width)") }
-        if let plan { try WholeModelQDQ.requireExportable(plan, "the QPARAMS") }
+        let sites = try WholeModelFrame.sites(height: height, width: width, plan: plan)
         let (ph, pw) = try model.paddedSize(height: height, width: width)
-        var b = Builder(g: GraphBuilder(), w: weights, model: model, H: ph, W: pw, H0: height, W0: width,
-                        sites: Dictionary(uniqueKeysWithValues: (plan?.sites ?? []).map { ($0.name, $0) }))
+        var b = Builder(g: GraphBuilder(), w: weights, model: model, H: ph, W: pw, H0: height, W0: width, sites: sites)
         let out = try b.forward()
-        let s = model.scale
-        let doc = "harmoq whole-model SwinIR-light x\(s), LR \(height)x\(width) (reflect-padded to \(ph)x\(pw)), "
-            + (plan.map { "QDQ of QPARAMS method \($0.method) W\($0.weightBits)A\($0.activationBits)" } ?? "FP32")
-        return b.g.model(name: "SwinIR-light-x\(s)", input: inputName, inputShape: [1, 3, height, width], output: out,
-                         outputShape: [1, 3, height * s, width * s], doc: doc, producerVersion: producerVersion,
-                         metadata: metadata)
+        return WholeModelFrame.model(b.g, architecture: "SwinIR-light", scale: model.scale, input: inputName, output: out, height: height,
+                                     width: width, grid: " (reflect-padded to \(ph)x\(pw))", plan: plan, producerVersion: producerVersion,
+                                     metadata: metadata)
     }
 
     /// Engine stage name (`SwinIRLight.forward`'s stage sink, tokens on the padded grid) → the graph value holding the
@@ -88,17 +83,7 @@ public enum SwinIRLightGraph {
         mutating func block(_ i: Int, _ j: Int, _ x: String) throws -> String {
             let p = "layers.\(i).residual_group.blocks.\(j)", a = "\(p).attn"
             let xn = try layerNorm(x, "\(p).norm1")
-            let q, k, v: String
-            if sites["\(a).qkv.q"] != nil || sites["\(a).qkv.k"] != nil || sites["\(a).qkv.v"] != nil {
-                q = try linear(xn, "\(a).qkv.q", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: 0..<C)
-                k = try linear(xn, "\(a).qkv.k", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: C..<(2 * C))
-                v = try linear(xn, "\(a).qkv.v", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight", rows: (2 * C)..<(3 * C))
-            } else {
-                let qkv = try linear(xn, "\(a).qkv", bias: "\(a).qkv.bias", weightKey: "\(a).qkv.weight")
-                q = g.slice(qkv, axis: 1, 0, C, "\(a).q_raw")
-                k = g.slice(qkv, axis: 1, C, 2 * C, "\(a).k_raw")
-                v = g.slice(qkv, axis: 1, 2 * C, 3 * C, "\(a).v_raw")
-            }
+            let (q, k, v) = try qkv(xn, attention: a, channels: C)
             guard let lay = model.windowLayout(layer: i, block: j, height: H, width: W),
                   let bias = model.positionBias(layer: i, block: j) else {
                 throw QuantError("whole-model export: SwinIR-light has no block \(i).\(j) for a \(H)x\(W) grid")
