@@ -265,7 +265,7 @@ enum CalibrationCLI {
     /// CC0 images `make fetch-images` puts in .cache/calib-images (any user), else an error saying what to pass.
     static func defaultSources(shared: String, command: String) throws -> [String] {
         let fm = FileManager.default
-        let developer = [shared + "/data/DIV2K-calib", shared + "/data/train/T91"].filter { fm.fileExists(atPath: $0) }
+        let developer = CalibrationPatches.defaultSources(sharedRoot: shared).filter { fm.fileExists(atPath: $0) }
         if !developer.isEmpty { return developer }
         let fetched = ".cache/calib-images"
         if fm.fileExists(atPath: fetched) {
