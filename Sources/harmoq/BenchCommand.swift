@@ -108,18 +108,9 @@ struct Bench: ParsableCommand {
         }
         if let peak = result.peakResidentBytes { print(String(format: "peak resident memory (VmHWM): %.0f MB", Double(peak) / 1e6)) }
         if let path = json {
-            var obj: [String: Any] = [
-                "model": model, "set": set, "repeats": repeats, "threads": Parallel.threads,
-                "fp_set_seconds": result.fpSetSeconds, "fp_set_cpu_seconds": result.fpSetCPUSeconds,
-                "fp_per_image": result.fp.map { ["name": $0.name, "height": $0.height, "width": $0.width, "seconds": $0.seconds,
-                                                 "cpu_seconds": $0.cpuSeconds] },
-            ]
-            if let hs = result.hookedSetSeconds { obj["hooked_set_seconds"] = hs }
-            if let hk = result.hooked { obj["hooked_per_image"] = hk.map { ["name": $0.name, "seconds": $0.seconds] } }
-            if let r = reference { obj["reference_seconds"] = r; obj["speedup"] = r / result.fpSetSeconds }
-            if let p = result.peakResidentBytes { obj["peak_resident_bytes"] = p }
             do {
-                try AtomicFile.write(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]), to: path)
+                try EngineBenchmark.Report(result, model: model, set: set, repeats: repeats, threads: Parallel.threads,
+                                           referenceSeconds: reference).write(to: path)
             } catch { throw CLIError("harmoq bench: cannot write \(path): \(error)") }
         }
     }
@@ -158,7 +149,7 @@ struct Bench: ParsableCommand {
             }
         }
         let result = try IntegerModelBench.run(model: net, images: images.map(\.image), configurations: configs, repeats: repeats, progress: log)
-        let (seconds, medians, totals, cpuTotals, peaks) = (result.seconds, result.medians, result.totals, result.cpuTotals, result.peaks)
+        let (medians, totals, cpuTotals, peaks) = (result.medians, result.totals, result.cpuTotals, result.peaks)
 
         let cpus = ProcessInfo.processInfo.activeProcessorCount
         print("Integer execution bench: \(net.architecture.rawValue) x\(net.scale), \(images.count) images from \(set), "
@@ -209,18 +200,9 @@ struct Bench: ParsableCommand {
         }
 
         if let path = json {
-            var obj: [String: Any] = ["model": model, "set": set, "repeats": repeats, "threads": Parallel.threads,
-                                      "int_kernel": "\(IntegerGEMM.ISA.best)"]
-            obj["configs"] = configs.enumerated().map { ci, c -> [String: Any] in
-                var o: [String: Any] = ["name": c.name, "set_seconds": totals[ci], "speed_vs_fp32": totals[0] / totals[ci],
-                                        "set_cpu_seconds": cpuTotals[ci], "cpu_speed_vs_fp32": cpuTotals[0] / cpuTotals[ci],
-                                        "per_image": images.enumerated().map { i, img in ["name": img.name, "median_seconds": medians[ci][i],
-                                                                                           "seconds": seconds[ci][i]] as [String: Any] }]
-                if let p = peaks[ci] { o["peak_resident_bytes"] = p.peak; o["resident_before_bytes"] = p.before }
-                return o
-            }
             do {
-                try AtomicFile.write(try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]), to: path)
+                try IntegerModelBench.Report(result, imageNames: images.map(\.name), model: model, set: set, repeats: repeats,
+                                             threads: Parallel.threads, intKernel: "\(IntegerGEMM.ISA.best)").write(to: path)
             } catch { throw CLIError("harmoq bench: cannot write \(path): \(error)") }
         }
     }
