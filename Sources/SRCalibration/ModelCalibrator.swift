@@ -253,13 +253,10 @@ final class Lockstep: @unchecked Sendable {
             let r = try LayerCalibrator.calibrate(problem, method: o.method, weightBits: wBits, activationBits: aBits, seed: o.seed &+ UInt64(index))
             var l = r.quantization
             l.bias = foldedBiases[site.name]
-            sq = SiteQuantization(name: site.name, kind: .linear, activationQuantized: QuantBits.isQuantized(o.activationBits),
-                                  weightQuantized: QuantBits.isQuantized(o.weightBits), activationBits: aBits, activationScheme: l.activationScheme,
-                                  rounding: l.rounding, activationLower: l.activationLower, activationUpper: l.activationUpper,
-                                  layer: l, before: r.before, after: r.after,
+            sq = SiteQuantization(linear: site.name, layer: l, activationQuantized: QuantBits.isQuantized(o.activationBits),
+                                  weightQuantized: QuantBits.isQuantized(o.weightBits), before: r.before, after: r.after,
                                   convergence: r.trace.map(ConvergenceTrace.init), solveCertificate: r.srcCertificate,
-                                  rotation: rotations[index]?.site,
-                                  activationIntegerZeroPoint: l.activationIntegerZeroPoint)
+                                  rotation: rotations[index]?.site)
             quantizedWeight = try l.quantizedWeight()
             line = String(format: "L_total %.5g → %.5g (linearised %.5g → %.5g)", r.before.deployment, r.after.deployment,
                           r.before.linearised, r.after.linearised)
@@ -270,10 +267,10 @@ final class Lockstep: @unchecked Sendable {
             for i in 0..<count { sample += buffers[i]; lo = Swift.min(lo, minMax[i].0); hi = Swift.max(hi, minMax[i].1) }
             let zp = o.method.zeroPoint
             let b = try OperandCalibration.bounds(method: o.method, bits: aBits, sample: sample, exactMin: lo, exactMax: hi, rounding: rounding)
-            sq = SiteQuantization(name: site.name, kind: .matmulOperand, activationQuantized: QuantBits.isQuantized(o.activationBits),
-                                  weightQuantized: false, activationBits: aBits, activationScheme: b.scheme, rounding: rounding,
-                                  activationLower: b.lower, activationUpper: b.upper, layer: nil, before: nil, after: nil,
-                                  activationIntegerZeroPoint: zp == .integer && b.scheme == .affine ? true : nil)
+            sq = SiteQuantization(operand: site.name, activation: ActivationQuantizerPlan(
+                                      bits: aBits, scheme: b.scheme, rounding: rounding, integerZeroPoint: zp == .integer && b.scheme == .affine,
+                                      lower: b.lower, upper: b.upper),
+                                  activationQuantized: QuantBits.isQuantized(o.activationBits))
             quantizedWeight = nil
             line = String(format: "bounds [%.4g, %.4g]", b.lower, b.upper)
         }

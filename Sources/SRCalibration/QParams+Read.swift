@@ -87,13 +87,21 @@ extension QParams {
                 throw QuantError("QPARAMS '\(t.path)': site \(s.name): tensor '\(s.name).rotation' is present, but the sidecar gives the site "
                                  + (rotation == nil ? "no rotation" : "a \(rotation!.kind.rawValue) rotation, which is regenerated from its seed"))
             }
-            q.sites.append(SiteQuantization(name: s.name, kind: s.kind, activationQuantized: s.activationQuantized,
-                                            weightQuantized: s.weightQuantized, activationBits: s.activationBits,
-                                            activationScheme: s.activationScheme, rounding: s.rounding,
-                                            activationLower: b.data[0], activationUpper: b.data[1], layer: layer,
-                                            before: s.before, after: s.after, convergence: s.convergence,
-                                            solveCertificate: s.solveCertificate, rotation: rotation,
-                                            activationIntegerZeroPoint: s.activationZeroPoint != nil ? true : nil))
+            var site: SiteQuantization
+            if let layer {
+                site = SiteQuantization(linear: s.name, layer: layer, activationQuantized: s.activationQuantized,
+                                        weightQuantized: s.weightQuantized, before: s.before, after: s.after,
+                                        convergence: s.convergence, solveCertificate: s.solveCertificate, rotation: rotation)
+            } else {
+                site = SiteQuantization(operand: s.name, activation: ActivationQuantizerPlan(
+                    bits: s.activationBits, scheme: s.activationScheme, rounding: s.rounding,
+                    integerZeroPoint: s.activationZeroPoint != nil, lower: b.data[0], upper: b.data[1]),
+                                        activationQuantized: s.activationQuantized)
+                site.weightQuantized = s.weightQuantized
+                site.before = s.before; site.after = s.after; site.convergence = s.convergence
+                site.solveCertificate = s.solveCertificate; site.rotation = rotation
+            }
+            q.sites.append(site)
             if let z = s.activationZeroPoint {
                 let derived = (try? q.sites[q.sites.count - 1].activationQuantizer())?.zeroPoint
                 guard derived == z else {
@@ -105,25 +113,41 @@ extension QParams {
         return q
     }
 
+    /// The copies a format-1 sidecar holds of values that are the tensors' (or each other's), as written.
+    struct V1Copies: Decodable {
+        struct Site: Decodable {
+            var name: String
+            var kind: SiteQuantization.Kind
+            var activationBits: Int
+            var activationScheme: QuantScheme
+            var rounding: Rounding
+            var activationLower: Float
+            var activationUpper: Float
+            var layer: LayerQuantization?
+        }
+        var sites: [Site]
+    }
+
     /// A format-1 plan: its sidecar repeats the activation bounds (per site and per layer), the activation quantizer
     /// (per layer) and the weight shape. The tensors are the values; every copy must agree with them exactly, else the
-    /// file was edited by hand and is refused, naming the site and both values.
-    static func readV1(_ sidecar: QParams, _ t: QParamsTensors) throws -> QParams {
-        var q = sidecar
+    /// file was edited by hand and is refused, naming the site and both values. The plan then holds each value once.
+    static func readV1(_ json: Data, _ dec: JSONDecoder, _ t: QParamsTensors) throws -> QParams {
         func disagree(_ site: String, _ what: String, _ a: String, _ b: String) -> QuantError {
             QuantError("QPARAMS '\(t.path)' (\(QParams.formatV1)): site \(site): \(what) disagree: \(a) vs \(b); "
                        + "a hand-edited file must change the value in one place (the tensor), not a copy")
         }
         func same(_ a: Float, _ b: Float) -> Bool { a == b || !a.isFinite || !b.isFinite }  // non-finite: checkFinite names it
-        for i in q.sites.indices {
-            let s = q.sites[i], name = s.name
+        var tensorLayers: [String: LayerQuantization] = [:]
+        var bounds: [String: (Float, Float)] = [:]
+        for s in try dec.decode(V1Copies.self, from: json).sites {
+            let name = s.name
             let b = try t.required(name, "activation_bounds", shape: [2])
             let lo = b.data[0], hi = b.data[1]
             if !same(s.activationLower, lo) || !same(s.activationUpper, hi) {
                 throw disagree(name, "activation bounds", "sidecar activationLower/Upper [\(s.activationLower), \(s.activationUpper)]",
                                "tensor '\(name).activation_bounds' [\(lo), \(hi)]")
             }
-            q.sites[i].activationLower = lo; q.sites[i].activationUpper = hi
+            bounds[name] = (lo, hi)
             guard var l = s.layer else {
                 if s.kind == .linear { throw QuantError("QPARAMS '\(t.path)': site \(name): a linear site needs 'layer' in the sidecar") }
                 continue
@@ -155,7 +179,14 @@ extension QParams {
             }
             l.weight = w.data; l.weightLower = lower; l.weightUpper = upper; l.inputScale = scale
             l.activationLower = lo; l.activationUpper = hi
-            q.sites[i].layer = l
+            tensorLayers[name] = l
+        }
+        // The copies agree with the tensors and each other: the plan, with each value taken from its tensor.
+        var q = try dec.decode(QParams.self, from: json)
+        for i in q.sites.indices {
+            let name = q.sites[i].name
+            if let l = tensorLayers[name] { q.sites[i].layer = l }
+            if let (lo, hi) = bounds[name] { q.sites[i].activationLower = lo; q.sites[i].activationUpper = hi }
         }
         return q
     }
@@ -191,9 +222,6 @@ extension QParams {
                 do { _ = try r.rotation() } catch { throw fail(s.name, "\(error)") }
             }
             guard let l = s.layer else { continue }
-            if l.activationPlan != s.activationGrid {
-                throw fail(s.name, "the layer's activation quantizer differs from the site's")
-            }
             let m = l.outputs, d = l.inputs
             guard m > 0, d > 0, l.weight.count == m * d, l.weightLower.count == m, l.weightUpper.count == m else {
                 throw fail(s.name, "weight tensors do not match its \(m)×\(d) shape")

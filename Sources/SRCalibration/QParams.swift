@@ -6,7 +6,12 @@ import SRIO
 ///
 /// Linear sites carry a full `LayerQuantization` (corrected weight, per-channel weight bounds, activation bounds,
 /// HSO input scales); matmul-operand sites carry activation bounds only.
-public struct SiteQuantization: Codable, Sendable, Equatable {
+///
+/// The activation grid (bits, scheme, rounding, integer zero point, bounds) is held once: a linear site's is its
+/// layer's (`layer.activationPlan`, what the core calibrated and `LayerQuantization.forward` runs), an operand site's is
+/// stored here. `activationBits`, `activationLower`, … read and write that one grid, so a site and its layer cannot
+/// disagree.
+public struct SiteQuantization: Sendable, Equatable {
     public enum Kind: String, Codable, Sendable { case linear, matmulOperand }
     public var name: String
     public var kind: Kind
@@ -14,12 +19,9 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
     public var activationQuantized: Bool
     /// False for A-only runs (weight bits 32): the weight is left in float.
     public var weightQuantized: Bool
-    public var activationBits: Int
-    public var activationScheme: QuantScheme
-    public var rounding: Rounding
-    public var activationLower: Float
-    public var activationUpper: Float
-    /// Linear sites only.
+    /// The activation grid of a site without a layer (a matmul operand); nil while `layer` holds it.
+    private var operandGrid: ActivationQuantizerPlan?
+    /// Linear sites only, and then it holds the site's activation grid (a linear site keeps its layer).
     public var layer: LayerQuantization?
     /// L_total (deployment and linearised) at the MinMax start and after calibration (linear sites).
     public var before: LayerLosses?
@@ -30,9 +32,51 @@ public struct SiteQuantization: Codable, Sendable, Equatable {
     public var solveCertificate: SolveCertificate? = nil
     /// Online rotation of a linear site's input (x → x·R before the quantizer; `layer.weight` is then W·R); nil = none.
     public var rotation: SiteRotation? = nil
+
+    /// A linear site: the input's grid is `layer`'s.
+    public init(linear name: String, layer: LayerQuantization, activationQuantized: Bool, weightQuantized: Bool,
+                before: LayerLosses? = nil, after: LayerLosses? = nil, convergence: ConvergenceTrace? = nil,
+                solveCertificate: SolveCertificate? = nil, rotation: SiteRotation? = nil) {
+        self.name = name; kind = .linear; self.activationQuantized = activationQuantized; self.weightQuantized = weightQuantized
+        operandGrid = nil; self.layer = layer
+        self.before = before; self.after = after; self.convergence = convergence; self.solveCertificate = solveCertificate
+        self.rotation = rotation
+    }
+
+    /// A matmul-operand site: activation bounds only (`activation` is its grid even when `activationQuantized` is false).
+    public init(operand name: String, activation: ActivationQuantizerPlan, activationQuantized: Bool) {
+        self.name = name; kind = .matmulOperand; self.activationQuantized = activationQuantized; weightQuantized = false
+        operandGrid = activation; layer = nil
+    }
+
+    /// The stored activation grid, whether or not the input is quantized (`activationPlan` is the typed reading that is
+    /// nil then): the layer's for a linear site, else the site's own.
+    public var activationGrid: ActivationQuantizerPlan {
+        get {
+            if let l = layer { return l.activationPlan }
+            guard let g = operandGrid else { preconditionFailure("site \(name): a linear site whose layer was removed has no activation grid") }
+            return g
+        }
+        set {
+            guard layer != nil else { operandGrid = newValue; return }
+            layer!.activationBits = newValue.bits; layer!.activationScheme = newValue.scheme; layer!.rounding = newValue.rounding
+            layer!.activationIntegerZeroPoint = newValue.integerZeroPoint ? true : nil
+            layer!.activationLower = newValue.lower; layer!.activationUpper = newValue.upper
+        }
+    }
+
+    public var activationBits: Int { get { activationGrid.bits } set { activationGrid.bits = newValue } }
+    public var activationScheme: QuantScheme { get { activationGrid.scheme } set { activationGrid.scheme = newValue } }
+    /// Rounding of the activation grid; a linear site's layer uses it for the weights too.
+    public var rounding: Rounding { get { activationGrid.rounding } set { activationGrid.rounding = newValue } }
+    public var activationLower: Float { get { activationGrid.lower } set { activationGrid.lower = newValue } }
+    public var activationUpper: Float { get { activationGrid.upper } set { activationGrid.upper = newValue } }
     /// Affine activation grid with an integer zero point (`Quantizer(integerZeroPoint:)`); nil = float zero point
-    /// (every file written before this field). Linear sites: equal to `layer.activationIntegerZeroPoint`.
-    public var activationIntegerZeroPoint: Bool? = nil
+    /// (every file written before this field).
+    public var activationIntegerZeroPoint: Bool? {
+        get { activationGrid.integerZeroPoint ? true : nil }
+        set { activationGrid.integerZeroPoint = newValue == true }
+    }
 
     /// The stored activation grid's quantizer (also for a site whose input is not quantized; `activationPlan` is the
     /// typed reading that is nil then).
@@ -137,7 +181,7 @@ public struct QParams: Codable, Sendable, Equatable {
         do {
             switch format {
             case QParams.format: q = try fromV2(try dec.decode(QParamsSidecar.self, from: json), tensors)
-            case QParams.formatV1: q = try readV1(try dec.decode(QParams.self, from: json), tensors)
+            case QParams.formatV1: q = try readV1(json, dec, tensors)
             default: throw QuantError("QPARAMS '\(sidecar)' has format '\(format)', expected '\(QParams.format)' (or '\(QParams.formatV1)')")
             }
         } catch let e as DecodingError {

@@ -27,16 +27,9 @@ extension SiteQuantization {
         return Tensor(shape: [l.outputs, l.inputs], data: try w.quantize(l.weight, inputs: l.inputs))
     }
 
-    /// The activation grid as stored, whether or not the input is quantized.
-    var activationGrid: ActivationQuantizerPlan {
-        ActivationQuantizerPlan(bits: activationBits, scheme: activationScheme, rounding: rounding,
-                                integerZeroPoint: activationIntegerZeroPoint == true, lower: activationLower, upper: activationUpper)
-    }
-
-    /// Sets the activation bounds (the site's and its layer's copy).
+    /// Sets the activation bounds (of the one grid: a linear site's layer's, else the site's).
     public mutating func setActivationBounds(lower: Float, upper: Float) {
         activationLower = lower; activationUpper = upper
-        layer?.activationLower = lower; layer?.activationUpper = upper
     }
 
     /// Sets the per-row weight bounds of a linear site.

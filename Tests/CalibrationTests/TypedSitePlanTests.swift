@@ -84,6 +84,40 @@ import Testing
         }
     }
 
+    /// A linear site's activation grid is its layer's: one value, whichever name it is read or written through; the
+    /// JSON form (format-1 layout) writes it at both places and refuses a file where the two differ, naming the site.
+    @Test func linearSiteHoldsItsActivationGridOnce() throws {
+        var s = try #require(try QParams.read(path: QParamsFormatTests.v1).sites.first { $0.layer != nil })
+        s.activationUpper = 5; s.activationScheme = .affine; s.activationIntegerZeroPoint = true; s.rounding = .halfAwayFromZero
+        var l = try #require(s.layer)
+        #expect(l.activationUpper == 5 && l.activationScheme == .affine && l.activationIntegerZeroPoint == true && l.rounding == .halfAwayFromZero)
+        s.layer?.activationLower = -4; s.layer?.activationBits = 3
+        #expect(s.activationLower == -4 && s.activationBits == 3 && s.activationPlan?.lower == -4)
+        l = try #require(s.layer)
+        #expect(s.activationGrid == l.activationPlan)
+
+        let json = try JSONEncoder().encode(s)
+        #expect(try JSONDecoder().decode(SiteQuantization.self, from: json) == s)
+        var doc = try JSONSerialization.jsonObject(with: json) as! [String: Any]
+        var layer = doc["layer"] as! [String: Any]
+        layer["activationUpper"] = 6.0
+        doc["layer"] = layer
+        do {
+            _ = try JSONDecoder().decode(SiteQuantization.self, from: try JSONSerialization.data(withJSONObject: doc))
+            Issue.record("a site whose layer's activation grid differs from its own was accepted")
+        } catch {
+            #expect("\(error)".contains("site \(s.name): the layer's activation grid"), "\(error)")
+        }
+
+        // An operand site keeps its own grid.
+        var op = SiteQuantization(operand: "op", activation: ActivationQuantizerPlan(bits: 4, scheme: .affine, rounding: .halfToEven,
+                                                                                      integerZeroPoint: false, lower: -1, upper: 2),
+                                  activationQuantized: true)
+        op.activationUpper = 3
+        #expect(op.layer == nil && op.activationPlan?.upper == 3 && op.activationIntegerZeroPoint == nil)
+        #expect(try JSONDecoder().decode(SiteQuantization.self, from: try JSONEncoder().encode(op)) == op)
+    }
+
     @Test func boundSettersChangeTheSiteAndItsLayer() throws {
         var s = try #require(try QParams.read(path: QParamsFormatTests.v1).sites.first { $0.layer != nil })
         s.setActivationBounds(lower: -2, upper: 3)

@@ -65,7 +65,6 @@ public enum TwoDQuantLayout {
                 return v
             }
             let a = try b(.activation)
-            var layer: LayerQuantization?
             if case let .linear(inF, outF) = s.kind {
                 let w = try b(.weight)
                 // The 2DQuant scheme's per-tensor affine LayerQuantization of this weight, then the plan's bounds.
@@ -77,11 +76,12 @@ public enum TwoDQuantLayout {
                 l.weightUpper = [Float](repeating: w.upper, count: outF)
                 l.activationLower = a.lower
                 l.activationUpper = a.upper
-                layer = l
+                sites.append(SiteQuantization(linear: s.name, layer: l, activationQuantized: true, weightQuantized: true))
+            } else {
+                sites.append(SiteQuantization(operand: s.name, activation: ActivationQuantizerPlan(
+                    bits: bits, scheme: .affine, rounding: .halfToEven, integerZeroPoint: false, lower: a.lower, upper: a.upper),
+                                              activationQuantized: true))
             }
-            sites.append(SiteQuantization(name: s.name, kind: s.isLinear ? .linear : .matmulOperand, activationQuantized: true,
-                                          weightQuantized: s.isLinear, activationBits: bits, activationScheme: .affine,
-                                          rounding: .halfToEven, activationLower: a.lower, activationUpper: a.upper, layer: layer))
         }
         return QParams(toolVersion: "harmoq", model: modelName, architecture: model.architecture.rawValue, scale: model.scale,
                        method: method, weightBits: bits, activationBits: bits, seed: 0, inputs: "fp", patchCount: patchCount,

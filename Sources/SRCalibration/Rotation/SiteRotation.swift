@@ -132,9 +132,7 @@ extension RotationPolicy {
             l.weight = r.1.rotateWeight(w.data, outputs: m)
             l.weightLower = [Float](repeating: -1, count: m); l.weightUpper = [Float](repeating: 1, count: m)
             l.activationLower = -1; l.activationUpper = 1
-            sites.append(SiteQuantization(name: site.name, kind: .linear, activationQuantized: false, weightQuantized: false,
-                                          activationBits: QuantBits.float, activationScheme: .symmetric, rounding: .halfToEven,
-                                          activationLower: -1, activationUpper: 1, layer: l, before: nil, after: nil,
+            sites.append(SiteQuantization(linear: site.name, layer: l, activationQuantized: false, weightQuantized: false,
                                           rotation: r.0))
         }
         var q = QParams(toolVersion: "rotation-only", model: "", architecture: model.architecture.rawValue, scale: model.scale,
