@@ -7,14 +7,13 @@ import HarmoQ
 /// the official script printed into fp-metrics.json (4 and 5 decimals).
 @Test(.enabled(if: SharedData.available, "needs ../shared"))
 func officialSROutputsReproduceReferenceMetrics() throws {
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: SharedData.path("reference/fp-metrics.json")))) as! [String: Any]
-    let set5 = ((json["results"] as! [String: Any])["Set5_x2"] as! [String: Any])["per_image"] as! [String: [String: Any]]
+    let set5 = try #require(try ReferenceMetrics.read(path: SharedData.path("reference/fp-metrics.json")).results["Set5_x2"]?.perImage)
     #expect(set5.count == 5)
     for (name, ref) in set5.sorted(by: { $0.key < $1.key }) {
         let sr = try PNGCodec.read(path: SharedData.path("reference/dat-light-x2-set5-sr/\(name).png"))
         let hr = try PNGCodec.read(path: SharedData.path("data/Set5/HR/\(name).png")).cropped(width: sr.width, height: sr.height)
         let psnr = try PSNR.y(sr, hr, border: 2), ssim = try SSIM.y(sr, hr, border: 2)
-        let refP = (ref["psnr_y"] as! NSNumber).doubleValue, refS = (ref["ssim_y"] as! NSNumber).doubleValue
+        let refP = try #require(ref.psnrY), refS = try #require(ref.ssimY)
         print("\(name): psnr \(psnr) (ref \(refP)) ssim \(ssim) (ref \(refS))")
         // Printed precision: psnr 4 decimals, ssim 5 decimals → agree after rounding, i.e. |Δ| ≤ half a unit.
         #expect(abs(psnr - refP) <= 0.5e-4 + 1e-12, "\(name) psnr \(psnr) vs \(refP)")

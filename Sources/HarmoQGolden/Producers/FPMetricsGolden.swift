@@ -32,16 +32,12 @@ public struct FPMetricsGolden: GoldenProducer {
     }
 
     public func expected(_ ctx: GoldenContext) throws -> [String: GoldenValue] {
-        let d = try Data(contentsOf: URL(fileURLWithPath: try ctx.shared("reference/fp-metrics.json")))
-        guard let root = try JSONSerialization.jsonObject(with: d) as? [String: Any],
-              let results = root["results"] as? [String: Any] else { throw GoldenUnavailable("fp-metrics.json: no 'results'") }
+        let results = try ReferenceMetrics.read(path: try ctx.shared("reference/fp-metrics.json")).results
         var v: [String: GoldenValue] = [:]
         for s in [2, 4] {
-            guard let set = results["Set5_x\(s)"] as? [String: Any], let per = set["per_image"] as? [String: Any] else {
-                throw GoldenUnavailable("fp-metrics.json: no Set5_x\(s)")
-            }
-            for (name, any) in per {
-                guard let m = any as? [String: Any], let p = m["psnr_y"] as? Double, let q = m["ssim_y"] as? Double else { continue }
+            guard let per = results["Set5_x\(s)"]?.perImage else { throw GoldenUnavailable("fp-metrics.json: no Set5_x\(s)") }
+            for (name, m) in per {
+                guard let p = m.psnrY, let q = m.ssimY else { continue }
                 v["Set5_x\(s).\(name).psnr"] = .number(p)
                 v["Set5_x\(s).\(name).ssim"] = .number(q)
             }

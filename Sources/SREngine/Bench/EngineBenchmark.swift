@@ -83,13 +83,7 @@ public enum EngineBenchmark {
 
     /// `wall_time_s_forward_only` of `results.<set>` in ../shared/reference/fp-metrics.json.
     public static func referenceSeconds(metricsPath: String, set: String) throws -> Double {
-        guard let data = FileManager.default.contents(atPath: metricsPath) else {
-            throw EngineError("cannot read \(metricsPath)")
-        }
-        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let results = root["results"] as? [String: Any],
-              let entry = results[set] as? [String: Any],
-              let t = entry["wall_time_s_forward_only"] as? Double else {
+        guard let t = try ReferenceMetrics.read(path: metricsPath).results[set]?.wallTimeForwardOnly else {
             throw EngineError("\(metricsPath): no results.\(set).wall_time_s_forward_only")
         }
         return t
