@@ -26,7 +26,7 @@ public struct ModelSizeReport: Sendable, CustomStringConvertible {
         let fp32Total = stateDict.values.reduce(0) { $0 + 4 * $1.count }
         let fp32Linear = linearKeys.reduce(0) { $0 + 4 * (stateDict[$1]?.count ?? 0) }
         let fp32File = try SafeTensors.serialize(stateDict).count
-        var rows = [Row(bits: 32, linearBytes: fp32Linear, totalBytes: fp32Total, fileBytes: fp32File)]
+        var rows = [Row(bits: QuantBits.float, linearBytes: fp32Linear, totalBytes: fp32Total, fileBytes: fp32File)]
         let rest = stateDict.filter { !linearKeys.contains($0.key) }
         for b in bits {
             var packed: [String: PackedLinearWeight] = [:]
@@ -45,7 +45,7 @@ public struct ModelSizeReport: Sendable, CustomStringConvertible {
         let base = rows[0]
         var s = "format  linear-weight bytes (×smaller)  model data bytes (×smaller)  file bytes\n"
         for r in rows {
-            let name = r.bits == 32 ? "FP32" : "INT\(r.bits)"
+            let name = QuantBits.isQuantized(r.bits) ? "INT\(r.bits)" : "FP32"
             s += name.padding(toLength: 8, withPad: " ", startingAt: 0)
                 + "\(r.linearBytes) (\(fmt(Double(base.linearBytes) / Double(r.linearBytes))))".padding(toLength: 32, withPad: " ", startingAt: 0)
                 + "\(r.totalBytes) (\(fmt(Double(base.totalBytes) / Double(r.totalBytes))))".padding(toLength: 29, withPad: " ", startingAt: 0)
