@@ -87,7 +87,7 @@ public struct O1KeyObservation: Checker {
             return Measured(psnr: p / n, ssim: s / n)
         }
         func calibrate(_ wb: Int, _ ab: Int) throws -> QParams {
-            var o = ModelCalibrationOptions(method: .minMax, weightBits: wb, activationBits: ab)
+            var o = ModelCalibrationOptions(method: try MethodRegistry.method("minmax"), weightBits: wb, activationBits: ab)
             o.seed = seed
             var r = CalibrationRun.Request(modelPath: inputs.model, options: o, sources: inputs.calibration, toolVersion: "checker")
             r.patchCount = patches
