@@ -109,7 +109,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Write the checkpoint <out>.partial (+ .json) after every N sites.")
     var checkpointEvery: Int = 1
 
-    @Option(help: "After calibrating, refine the plan at the output level with `harmoq refine`'s defaults on the same patches: none | block (block reconstruction of every clipping bound and of the weights within ±1 step) | model (whole-model distillation of the bounds) | block+model (block: DAT-light; model: DAT-light and SwinIR-light; docs/refinement.md). The refined plan replaces the output. Default: the method's own (harmoq: block on DAT-light, the best preset measured; the other methods: none).")
+    @Option(help: "After calibrating, refine the plan at the output level with `harmoq refine`'s defaults on the same patches: none | block (block reconstruction of every clipping bound and of the weights within ±1 step) | model (whole-model distillation of the bounds) | block+model (DAT-light and SwinIR-light; docs/refinement.md). The refined plan replaces the output. Default: the method's own (harmoq: block on DAT-light, the best preset measured there; SwinIR-light and the other methods: none).")
     var refine: CalibrationRefinement?
 
     @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan). Composes with every method except 2dquant; docs/rotations.md.")
@@ -195,7 +195,7 @@ struct Calibrate: ParsableCommand {
 
 extension Calibrate {
     /// The refinement to run after calibrating (its name and stages): `--refine`, else the method's default where it
-    /// applies (block reconstruction needs a DAT-light plan and no folded operand rotation); nil = none.
+    /// applies (measured on DAT-light: a DAT-light plan without folded operand rotations); nil = none.
     func refinementStages(plan: QParams) throws -> (String, RefinementStages)? {
         if let refine {
             guard let mode = refine.mode else { return nil }
@@ -203,8 +203,8 @@ extension Calibrate {
         }
         guard let d = method.registered.defaultRefinement else { return nil }
         if d.block != nil, plan.architecture != Architecture.datLight.rawValue || rotateOperands != .none {
-            CalibrationCLI.stderr("harmoq calibrate: no default refinement (\(method.name)'s default, block reconstruction, needs a DAT-light plan "
-                                  + "without --rotate-operands); pass --refine model to distil the whole model")
+            CalibrationCLI.stderr("harmoq calibrate: no default refinement (\(method.name)'s default, block reconstruction, is the measured preset "
+                                  + "for DAT-light plans without --rotate-operands); pass --refine block or --refine model to refine this plan")
             return nil
         }
         CalibrationCLI.stderr("harmoq calibrate: refining with \(d.summary) — \(method.name)'s default; --refine none skips it")

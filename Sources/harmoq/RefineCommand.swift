@@ -43,7 +43,7 @@ struct Refine: ParsableCommand {
         same result, byte for byte, as an uninterrupted run. \
         Progress with loss and ETA goes to stderr; the loss traces go into the QPARAMS sidecar (`refinements`, shown \
         by `harmoq audit`). A non-finite loss or gradient stops the run naming the iteration and site; nothing is \
-        written then. Block reconstruction: DAT-light; model distillation: DAT-light and SwinIR-light. Example:
+        written then. Both modes: DAT-light and SwinIR-light (SwinIR-light's blocks are reconstructed across its 4 residual groups, each group's conv and residual in FP between them). Example:
           harmoq calibrate --model ../shared/models/dat-light-x2.safetensors --method harmoq --bits w4a4 --out x2.qparams
           harmoq refine --model ../shared/models/dat-light-x2.safetensors --quant x2.qparams --out x2-block.qparams
         """)

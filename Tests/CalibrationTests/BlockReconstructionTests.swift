@@ -99,8 +99,12 @@ struct BlockReconstructionTests {
         o.iterations = 0
         #expect(throws: QuantError.self) { try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches.lr, options: o) }
         #expect(throws: QuantError.self) { try BlockReconstruction.refine(plan: qp, weights: weights, patches: [], options: .init()) }
+        var other = qp
+        other.architecture = "HAT-S"
+        #expect(throws: QuantError.self) { try BlockReconstruction.refine(plan: other, weights: weights, patches: patches.lr, options: .init()) }
+        // A SwinIR-light plan (block reconstruction runs on both) with DAT-light weights: the weights are refused by name.
         var swin = qp
         swin.architecture = "SwinIR-light"
-        #expect(throws: QuantError.self) { try BlockReconstruction.refine(plan: swin, weights: weights, patches: patches.lr, options: .init()) }
+        #expect(throws: EngineError.self) { try BlockReconstruction.refine(plan: swin, weights: weights, patches: patches.lr, options: .init()) }
     }
 }

@@ -56,4 +56,38 @@ struct SwinIRRefinementTests {
         let before = try Self.outputMSE(qp, weights, patches), after = try Self.outputMSE(out.qparams, weights, patches)
         #expect(after < before, "SwinIR-light output MSE vs FP: \(before) → \(after) (objective \(out.lossBefore) → \(out.lossAfter))")
     }
+
+    /// Block reconstruction's chain of SwinIR-light (blocks, then each RSTB's conv and residual between groups) computes
+    /// the block outputs of the whole-model forward with the same quantizers, block by block and bit for bit.
+    @Test func blockChainReproducesTheModelsBlockOutputs() throws {
+        let (qp, weights, patches) = try Self.plan()
+        let pq = try PlanQuantizers(plan: qp, weights: weights, gradient: .ste)
+        let chain = try BlockChain.make(architecture: qp.architecture, weights: pq.weights, scale: 2, quantizers: pq.siteQuantizers)
+        let model = try SwinIRLightBackward(weights: pq.weights, scale: 2, quantizers: pq.siteQuantizers)
+        let tape = try model.forward(patches[0], retention: .blockInputs)
+        #expect(chain.count == 24 && tape.blockOutputs.count == 24)
+        var (x, h, w) = try chain.input(patches[0])
+        var g = x
+        for i in 0..<chain.count {
+            if chain.startsGroup(i) { g = x }
+            let y = chain.forward(i, x, h, w).output
+            #expect(y == tape.blockOutputs[i], "block \(i) (\(chain.prefixes[i])) differs from the model's forward")
+            x = chain.next(i, y, g, h, w)
+        }
+        #expect((0..<24).filter(chain.startsGroup) == [0, 6, 12, 18])
+        _ = (h, w)
+    }
+
+    /// `harmoq refine --mode block` on SwinIR-light: a short block reconstruction improves some block's loss and lowers
+    /// the output MSE to FP measured through `QuantizedModel`.
+    @Test func blockReconstructionLowersTheOutputLoss() throws {
+        let (qp, weights, patches) = try Self.plan()
+        var o = BlockReconstructionOptions()
+        o.iterations = 6; o.batch = 1; o.checkEvery = 3
+        let out = try BlockReconstruction.refine(plan: qp, weights: weights, patches: patches, options: o)
+        #expect(out.steps.count == 24)
+        #expect(out.steps.contains { $0.kept && $0.lossAfter < $0.lossBefore }, "no block improved: \(out.steps.map(\.lossAfter))")
+        let before = try Self.outputMSE(qp, weights, patches), after = try Self.outputMSE(out.qparams, weights, patches)
+        #expect(after < before, "SwinIR-light output MSE vs FP: \(before) → \(after)")
+    }
 }

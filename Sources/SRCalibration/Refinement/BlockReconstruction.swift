@@ -84,10 +84,11 @@ public struct BlockReconstructionStep: Sendable, Codable, Equatable {
     public var seconds: Double
 }
 
-/// Block-wise reconstruction of a quantized DAT-light (BRECQ-style, bounds only): for each transformer block in
+/// Block-wise reconstruction of a quantized DAT-light or SwinIR-light (BRECQ-style): for each transformer block in
 /// order, learn the clipping bounds of its quantizers so that the quantized block, fed the output of the already
-/// refined quantized blocks before it, reproduces the FP block's output on the FP model's input (MSE), with Adam
-/// on the bounds and gradients from the hand-written backward (`DATLightBackward`).
+/// refined quantized blocks before it, reproduces the FP block's output on the FP model's input (MSE), with Adam on the
+/// bounds and gradients from the hand-written backward (`BlockChain`: `DATLightBackward`'s 18 blocks, or
+/// `SwinIRLightBackward`'s 4 × 6 with each RSTB's FP conv and residual between groups).
 ///
 /// The result is the same QPARAMS plan with new bounds: everything that reads a plan (eval, integer execution,
 /// export, audit) runs the refined model unchanged.
@@ -102,9 +103,6 @@ public enum BlockReconstruction {
                               options o: BlockReconstructionOptions = .init(), checkpoint: RefinementCheckpoint? = nil,
                               shouldStop: (() -> Bool)? = nil, log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
-        guard plan.architecture == Architecture.datLight.rawValue else {
-            throw QuantError("--refine block: implemented for DAT-light only so far, the plan is for \(plan.architecture)")
-        }
         guard !patches.isEmpty else { throw QuantError("--refine block: no calibration patches") }
         guard o.iterations >= 1, o.batch >= 1, o.learningRate > 0, o.learningRate.isFinite else {
             throw QuantError("--refine block: iterations and batch must be ≥ 1 and the learning rate positive")
@@ -112,7 +110,7 @@ public enum BlockReconstruction {
         guard o.inputDrop >= 0, o.inputDrop <= 1 else {
             throw QuantError("--refine block: the QDrop input-mixing probability must lie in [0, 1], got \(o.inputDrop)")
         }
-        let teacher = try DATLightBackward(weights: weights, scale: plan.scale)
+        let teacher = try BlockChain.make(architecture: plan.architecture, weights: weights, scale: plan.scale)
         guard !o.learnWeights || (o.weightLearningRate > 0 && o.weightLearningRate.isFinite) else {
             throw QuantError("--refine block: the weight learning rate must be positive")
         }
@@ -138,31 +136,36 @@ public enum BlockReconstruction {
         }
         let pq = try PlanQuantizers(plan: startPlan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights,
                                     learnScales: o.learnScales)
-        let student = try DATLightBackward(weights: pq.weights, scale: plan.scale, quantizers: pq.siteQuantizers)
+        let student = try BlockChain.make(architecture: plan.architecture, weights: pq.weights, scale: plan.scale,
+                                          quantizers: pq.siteQuantizers)
         let grads = student.makeGradients()
 
-        // Input of block 0 (conv_first + before_RG: no quantized site, the same for teacher and student).
+        // Input of block 0 (no quantized site before it: the same for teacher and student).
         var xf: [[Float]] = [], dims: [(Int, Int)] = []
         for p in patches {
-            let e = try teacher.blockInput(p)
+            let e = try teacher.input(p)
             xf.append(e.tokens)
             dims.append((e.height, e.width))
         }
         var xq = xf
+        // Inputs of the current residual group (SwinIR-light's RSTB adds its input after its last block).
+        var gq = xq, gf = xf
 
         var steps: [BlockReconstructionStep] = []
-        let blockCount = student.blocks.count
+        let blockCount = student.count
         guard resumed.count <= blockCount else { throw QuantError("--resume: the checkpoint has \(resumed.count) blocks, the model \(blockCount)") }
         // Finished blocks: their records from the checkpoint, their outputs recomputed (the forwards that produced them).
         for (bi, st) in resumed.enumerated() {
-            xq = xq.indices.map { student.blocks[bi].forward(xq[$0], height: dims[$0].0, width: dims[$0].1, quantizers: student.quantizers).output }
-            xf = xf.indices.map { teacher.blocks[bi].forward(xf[$0], height: dims[$0].0, width: dims[$0].1).output }
+            if student.startsGroup(bi) { gq = xq; gf = xf }
+            xq = xq.indices.map { student.next(bi, student.forward(bi, xq[$0], dims[$0].0, dims[$0].1).output, gq[$0], dims[$0].0, dims[$0].1) }
+            xf = xf.indices.map { teacher.next(bi, teacher.forward(bi, xf[$0], dims[$0].0, dims[$0].1).output, gf[$0], dims[$0].0, dims[$0].1) }
             steps.append(BlockReconstructionStep(block: bi, lossBefore: st.lossBefore, lossAfter: st.lossAfter, kept: st.bestIteration > 0,
                                                  bestIteration: st.bestIteration, trace: st.trace, checkpoints: st.checkpoints, seconds: 0))
         }
-        for (bi, block) in student.blocks.enumerated() where bi >= resumed.count {
+        for bi in 0..<blockCount where bi >= resumed.count {
             let tb = Date()
-            let prefix = block.prefix + "."
+            if student.startsGroup(bi) { gq = xq; gf = xf }
+            let prefix = student.prefixes[bi] + "."
             let union = pq.all.filter {
                 $0.site.hasPrefix(prefix) && ($0.isWeight ? o.learnWeightBounds : o.learnActivationBounds)
             }
@@ -179,9 +182,9 @@ public enum BlockReconstruction {
             case .auto: runs = hasOperands ? [("learn", union), ("fixed", linearOnly)] : [("learn", union)]
             }
             // FP targets.
-            let yf = xf.indices.map { teacher.blocks[bi].forward(xf[$0], height: dims[$0].0, width: dims[$0].1).output }
-            func loss(_ p: Int, input: [Float]? = nil) -> (Double, DATBlockBackward.Cache) {
-                let c = block.forward(input ?? xq[p], height: dims[p].0, width: dims[p].1, quantizers: student.quantizers)
+            let yf = xf.indices.map { teacher.forward(bi, xf[$0], dims[$0].0, dims[$0].1).output }
+            func loss(_ p: Int, input: [Float]? = nil) -> (Double, (output: [Float], cache: AnyObject)) {
+                let c = student.forward(bi, input ?? xq[p], dims[p].0, dims[p].1)
                 var s = 0.0
                 for (a, b) in zip(c.output, yf[p]) { let d = Double(a - b); s += d * d }
                 return (s / Double(yf[p].count), c)
@@ -227,7 +230,7 @@ public enum BlockReconstruction {
                         let scale = Float(2 / (Double(yf[p].count) * Double(o.batch)))
                         var d = c.output
                         for i in d.indices { d[i] = (d[i] - yf[p][i]) * scale }
-                        _ = block.backward(c, gradOutput: d, quantizers: student.quantizers, grads: grads)
+                        student.backward(bi, c.cache, d, grads)
                     }
                     trace.append(batchLoss)
                     try params.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
@@ -249,8 +252,8 @@ public enum BlockReconstruction {
             for (site, f) in zip(scaleSites, best.scales) { site.factor = f }
             let after = best.loss, kept = best.iteration > 0
             let trace = traces
-            xq = best.outputs
-            xf = yf
+            xq = xq.indices.map { student.next(bi, best.outputs[$0], gq[$0], dims[$0].0, dims[$0].1) }
+            xf = xf.indices.map { teacher.next(bi, yf[$0], gf[$0], dims[$0].0, dims[$0].1) }
             let secs = Date().timeIntervalSince(tb)
             steps.append(BlockReconstructionStep(block: bi, lossBefore: before, lossAfter: after, kept: kept, bestIteration: best.iteration,
                                                 operands: best.variant,

@@ -81,22 +81,44 @@ public final class SwinIRLightBackward {
         }
     }
 
-    /// Forward of a (1, 3, H, W) input; `tape.output` equals `SwinIRLight.forward` for FP (no quantizers).
-    public func forward(_ input: Tensor, retention: Retention = .all) throws -> Tape {
+    /// Reflect pad to a multiple of the window, − mean, conv_first: the padded input x (L × 3), conv_first's output
+    /// (L × 60) and the input and padded sizes.
+    func embed(_ input: Tensor) throws -> (x: [Float], feat0: [Float], h0: Int, w0: Int, h: Int, w: Int) {
         let (h0, w0) = try DATLight.checkInput(input)
         let ph = (window - h0 % window) % window, pw = (window - w0 % window) % window
         guard ph < h0, pw < w0 else {
             throw EngineError("SwinIR-light: input \(h0)x\(w0) is too small for reflect padding to a multiple of \(window)")
         }
-        let h = h0 + ph, w = w0 + pw, L = h * w, C = dim
-        let t = Tape(inputHeight: h0, inputWidth: w0, height: h, width: w)
-        var x = [Float](repeating: 0, count: L * 3)
+        let h = h0 + ph, w = w0 + pw
+        var x = [Float](repeating: 0, count: h * w * 3)
         for c in 0..<3 { for y in 0..<h { for xx in 0..<w {
             let sy = y < h0 ? y : 2 * h0 - 2 - y, sx = xx < w0 ? xx : 2 * w0 - 2 - xx
             x[(y * w + xx) * 3 + c] = input.data[(c * h0 + sy) * w0 + sx] - SwinIRLight.mean[c]
         }}}
-        t.x = x
-        t.feat0 = convFirst.apply(x, height: h, width: w)
+        return (x, convFirst.apply(x, height: h, width: w), h0, w0, h, w)
+    }
+
+    /// The input of the first Swin block (patch_embed's LayerNorm of conv_first's output; no quantized site) and the
+    /// padded size: where block reconstruction starts.
+    public func blockInput(_ input: Tensor) throws -> (tokens: [Float], height: Int, width: Int) {
+        let e = try embed(input)
+        return (patchNorm.apply(e.feat0), e.h, e.w)
+    }
+
+    /// The end of RSTB `group`: its conv 3×3 of the last block's output plus the RSTB's input (FP; no quantized site).
+    public func groupTail(_ group: Int, blockOutput: [Float], groupInput: [Float], height h: Int, width w: Int) -> [Float] {
+        var conv = layerConvs[group].apply(blockOutput, height: h, width: w)
+        for k in conv.indices { conv[k] += groupInput[k] }
+        return conv
+    }
+
+    /// Forward of a (1, 3, H, W) input; `tape.output` equals `SwinIRLight.forward` for FP (no quantizers).
+    public func forward(_ input: Tensor, retention: Retention = .all) throws -> Tape {
+        let e = try embed(input)
+        let h = e.h, w = e.w, L = h * w, C = dim
+        let t = Tape(inputHeight: e.h0, inputWidth: e.w0, height: h, width: w)
+        t.x = e.x
+        t.feat0 = e.feat0
         var tokens = patchNorm.apply(t.feat0)
         for (i, layer) in blocks.enumerated() {
             let res = tokens
@@ -111,9 +133,7 @@ public final class SwinIRLightBackward {
             }
             t.blockCaches.append(caches); t.blockInputs.append(inputs)
             t.layerBlockOut.append(tokens)
-            var conv = layerConvs[i].apply(tokens, height: h, width: w)
-            for k in 0..<(L * C) { conv[k] += res[k] }
-            tokens = conv
+            tokens = groupTail(i, blockOutput: tokens, groupInput: res, height: h, width: w)
         }
         t.final = tokens
         t.normed = norm.apply(tokens)
@@ -124,7 +144,7 @@ public final class SwinIRLightBackward {
         var out = PixelShuffle.toNCHW(up, height: h, width: w, outChannels: 3, scale: scale)
         let H = h * scale, W = w * scale
         for c in 0..<3 { for i in 0..<(H * W) { out[c * H * W + i] += SwinIRLight.mean[c] } }
-        let Hc = h0 * scale, Wc = w0 * scale
+        let Hc = e.h0 * scale, Wc = e.w0 * scale
         var cropped = [Float](repeating: 0, count: 3 * Hc * Wc)
         for c in 0..<3 { for y in 0..<Hc { for xx in 0..<Wc { cropped[(c * Hc + y) * Wc + xx] = out[(c * H + y) * W + xx] } } }
         t.output = Tensor(shape: [1, 3, Hc, Wc], data: cropped)
