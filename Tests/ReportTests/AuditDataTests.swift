@@ -80,6 +80,22 @@ struct AuditDataTests {
         #expect(t.rows[0].verdict == "holds under stated conditions" && t.rows[0].summary == "s")
     }
 
+    /// A run that stopped with an error counts one failure; "inf" is a number (a refuted ratio at +∞ passes); a run
+    /// without verdict.status is refused, naming the file.
+    @Test func verdictsFromVerifyReportErrorsAndInfinities() throws {
+        let data = Data("""
+        {"runs": [{"claim": "T4", "verdict": {"status": "refuted"}, "error": "boom",
+                   "results": [{"value": "inf", "threshold": 1, "expectation": "refuted"}]},
+                  {"claim": "T5", "verdict": {"status": "refuted"}, "results": [{"value": "inf", "threshold": 1, "expectation": "refuted"}]}]}
+        """.utf8)
+        let t = try VerdictTable.parse(data, source: "v.json")
+        #expect(t.rows.map(\.claim) == ["T4", "T5"])
+        #expect(t.rows[0].passed == 1 && t.rows[0].failed == 1 && t.rows[0].reproduced == "no" && t.rows[0].summary == nil)
+        #expect(t.rows[1].passed == 1 && t.rows[1].failed == 0 && t.rows[1].reproduced == "yes")
+        let e = #expect(throws: ReportError.self) { try VerdictTable.parse(Data("{\"runs\": [{\"claim\": \"T1\"}]}".utf8), source: "w.json") }
+        #expect(e?.description.contains("'w.json' has a run without claim/verdict.status") == true)
+    }
+
     @Test func verdictsRefuseOtherJSON() {
         #expect(throws: ReportError.self) { try VerdictTable.parse(Data("{\"x\": 1}".utf8), source: "x") }
         #expect(throws: ReportError.self) { try VerdictTable.parse(Data("[1]".utf8), source: "x") }

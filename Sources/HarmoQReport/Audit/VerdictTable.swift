@@ -33,51 +33,90 @@ public struct VerdictTable: Codable, Sendable {
     }
 
     public static func parse(_ data: Data, source: String) throws -> VerdictTable {
-        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        let dec = JSONDecoder()
+        guard let doc = try? dec.decode(Document.self, from: data) else {
             throw ReportError("verdicts: '\(source)' is not a JSON object")
         }
-        if let values = obj["values"] as? [String: Any] {
+        if let values = doc.values {
             var rows: [Row] = []
             for key in values.keys.sorted() where key.hasSuffix(".verdict") {
                 let claim = String(key.dropLast(".verdict".count))
-                rows.append(Row(claim: claim, verdict: "\(values[key]!)", reproduced: values[claim + ".reproduced"].map { "\($0)" }))
+                rows.append(Row(claim: claim, verdict: values[key]!.text, reproduced: values[claim + ".reproduced"]?.text))
             }
             guard !rows.isEmpty else { throw ReportError("verdicts: golden file '\(source)' has no '<claim>.verdict' values") }
             return VerdictTable(source: "golden file \(source) (recorded results, not re-run)", rows: ordered(rows))
         }
-        if let runs = obj["runs"] as? [[String: Any]] {
+        if let runs = doc.runs {
             var rows: [Row] = []
             for run in runs {
-                guard let claim = run["claim"] as? String, let verdict = run["verdict"] as? [String: Any],
-                      let status = verdict["status"] as? String else {
+                guard let claim = run.claim, let status = run.verdict?.status else {
                     throw ReportError("verdicts: verify report '\(source)' has a run without claim/verdict.status")
                 }
                 var passed = 0, failed = 0
-                for r in run["results"] as? [[String: Any]] ?? [] {
-                    let exp = r["expectation"] as? String ?? "measured"
-                    let value = number(r["value"]), threshold = number(r["threshold"])
-                    switch exp {
+                for r in run.results ?? [] {
+                    let value = r.value?.number ?? .nan, threshold = r.threshold?.number ?? .nan
+                    switch r.expectation ?? "measured" {
                     case "holds": if value.isFinite && value < threshold { passed += 1 } else { failed += 1 }
                     case "refuted": if !value.isNaN && value >= threshold { passed += 1 } else { failed += 1 }
                     default: break
                     }
                 }
-                if run["error"] is String { failed += 1 }
+                if case .text = run.error { failed += 1 }
                 let reproduced = status != "pending" && failed == 0 && passed > 0
                 rows.append(Row(claim: claim, verdict: status, reproduced: reproduced ? "yes" : "no", passed: passed, failed: failed,
-                                summary: verdict["summary"] as? String))
+                                summary: run.verdict?.summary))
             }
             return VerdictTable(source: "verify report \(source)", rows: ordered(rows))
         }
         throw ReportError("verdicts: '\(source)' is neither a golden checker-results file nor a `harmoq verify --json` report")
     }
 
-    /// JSON numbers, or the strings "nan"/"inf"/"-inf" the project's encoders write.
-    static func number(_ v: Any?) -> Double {
-        if let d = v as? Double { return d }
-        if let n = v as? NSNumber { return n.doubleValue }
-        if let s = v as? String { return s == "inf" ? .infinity : s == "-inf" ? -.infinity : .nan }
-        return .nan
+    /// What `parse` reads of either file (every field optional; the rest of the file is ignored): a golden file's
+    /// `values`, or a verify report's `runs` (`CheckReport`'s JSON).
+    struct Document: Decodable {
+        var values: [String: Scalar]?
+        var runs: [Run]?
+    }
+
+    struct Run: Decodable {
+        struct Verdict: Decodable { var status: String?, summary: String? }
+        struct Result: Decodable { var expectation: String?, value: Scalar?, threshold: Scalar? }
+        var claim: String?
+        var verdict: Verdict?
+        var results: [Result]?
+        var error: Scalar?
+    }
+
+    /// A JSON value as the project's encoders write it: a string, a number (non-finite ones as "nan"/"inf"/"-inf"), a
+    /// boolean, or anything else.
+    enum Scalar: Decodable {
+        case text(String), number(Double), flag(Bool), other
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let b = try? c.decode(Bool.self) { self = .flag(b) }
+            else if let d = try? c.decode(Double.self) { self = .number(d) }
+            else if let s = try? c.decode(String.self) { self = .text(s) }
+            else { self = .other }
+        }
+
+        var text: String {
+            switch self {
+            case .text(let s): return s
+            case .number(let d): return "\(d)"
+            case .flag(let b): return "\(b)"
+            case .other: return ""
+            }
+        }
+
+        /// Numbers, and the strings "inf"/"-inf" (any other string: NaN).
+        var number: Double {
+            switch self {
+            case .number(let d): return d
+            case .text(let s): return s == "inf" ? .infinity : s == "-inf" ? -.infinity : .nan
+            case .flag, .other: return .nan
+            }
+        }
     }
 
     /// T1…T5, O1, quantizer first, anything else after, by name.
