@@ -47,6 +47,7 @@ struct MethodName: ExpressibleByArgument, Sendable {
 
 /// `--rotate none|hadamard|random` (calibrate, tables): `none` = no online rotations.
 enum RotateOption: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case none, hadamard, random
+    /// `learned`: `calibrate --rotate` only (Hadamard start, learned by the block refinement).
+    case none, hadamard, random, learned
     var kind: RotationKind? { self == .none ? nil : RotationKind(rawValue: rawValue) }
 }

@@ -112,7 +112,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "After calibrating, refine the plan at the output level with `harmoq refine`'s defaults on the same patches: none | block (block reconstruction of every clipping bound and of the weights within ±1 step) | model (whole-model distillation of the bounds) | block+model (DAT-light and SwinIR-light; docs/refinement.md). The refined plan replaces the output. Default: the method's own (harmoq: block on DAT-light, the best preset measured there; SwinIR-light and the other methods: none).")
     var refine: CalibrationRefinement?
 
-    @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan). Composes with every method except 2dquant; docs/rotations.md.")
+    @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan) | learned (the seeded Hadamard, then learned on the orthogonal group by the block refinement, `refine --learn-rotations`; needs --refine block or block+model, or harmoq's default refinement). Composes with every method except 2dquant; docs/rotations.md.")
     var rotate: RotateOption = .none
 
     @Option(help: "Free rotations of the attention operands q and k, folded into the qkv weight rows and bias (DAT-light spatial-window blocks; per head, q·kᵀ unchanged, no online cost): none | random (seeded Haar-random of order 10 per head; the head dimension 10 has no Hadamard matrix). Composes with --rotate; not with --refine. docs/rotations.md.")
@@ -123,6 +123,15 @@ struct Calibrate: ParsableCommand {
 
     func run() throws {
         let rotation = rotate.kind
+        guard rotateOperands != .learned else {
+            throw CLIError("--rotate-operands learned: the operand rotations are folded, not learned (use none or random)")
+        }
+        if rotate == .learned {
+            // Checked before calibrating: the rotations are learned by the block refinement that follows.
+            let block = refine.map { $0 == .block || $0 == .blockModel } ?? (method.registered.defaultRefinement?.block != nil)
+            guard block else { throw CLIError("--rotate learned: the rotations are learned by block refinement; pass --refine block or block+model") }
+            guard rotateOperands == .none else { throw CLIError("--rotate learned is not available with --rotate-operands (the refinement reads the model's own qkv biases)") }
+        }
         if rotation != nil || rotateOperands != .none, method.registered.kind == .outputLevel {
             throw CLIError("--rotate is not available with --method \(method.name) (its DOBI + DQC run their own forward); use --method dobi --rotate \(rotate.rawValue)")
         }
@@ -197,12 +206,20 @@ extension Calibrate {
     /// The refinement to run after calibrating (its name and stages): `--refine`, else the method's default where it
     /// applies (measured on DAT-light: a DAT-light plan without folded operand rotations); nil = none.
     func refinementStages(plan: QParams) throws -> (String, RefinementStages)? {
+        let learned = rotate == .learned
         if let refine {
-            guard let mode = refine.mode else { return nil }
-            return (mode.rawValue, try RefinementCLI.settings(mode: mode))
+            guard let mode = refine.mode, mode != .model || !learned else {
+                if learned { throw CLIError("--rotate learned: the rotations are learned by block refinement; pass --refine block or block+model") }
+                return nil
+            }
+            return (mode.rawValue, try RefinementCLI.settings(mode: mode, learnRotations: learned))
         }
-        guard let d = method.registered.defaultRefinement else { return nil }
-        if d.block != nil, plan.architecture != Architecture.datLight.rawValue || rotateOperands != .none {
+        guard var d = method.registered.defaultRefinement, d.block != nil || !learned else {
+            if learned { throw CLIError("--rotate learned: the rotations are learned by block refinement, which \(method.name) does not run by default; pass --refine block") }
+            return nil
+        }
+        if learned { d.block?.learnRotations = true }
+        if d.block != nil, !learned, plan.architecture != Architecture.datLight.rawValue || rotateOperands != .none {
             CalibrationCLI.stderr("harmoq calibrate: no default refinement (\(method.name)'s default, block reconstruction, is the measured preset "
                                   + "for DAT-light plans without --rotate-operands); pass --refine block or --refine model to refine this plan")
             return nil

@@ -87,6 +87,12 @@ struct Refine: ParsableCommand {
     @Option(help: "Adam learning rate of log c with --learn-scales (default \(BlockReconstructionOptions().scaleLearningRate)).")
     var scaleLr: Double?
 
+    @Flag(help: "Block stage: also learn an orthogonal factor S after the plan's rotation at every rotated, quantized Linear ((x·R)·S before its activation quantizer, the weight turned to match, so the FP model is unchanged; SpinQuant-style, Cayley steps on the orthogonal group). Needs a rotated plan (`calibrate --rotate hadamard|random|learned`). The refined plan stores R·S (rotation kind `learned`) and the turned weight. Off by default (docs/rotations.md).")
+    var learnRotations = false
+
+    @Option(help: "Angle per Cayley step of --learn-rotations, in radians, with cosine decay (default \(BlockReconstructionOptions().rotationLearningRate)).")
+    var rotationLr: Double?
+
     @Option(help: "--mode model / block+model: weight of the feature term (relative MSE of the block outputs ending each residual group, to FP); 0 = output loss only.")
     var featureWeight: Double = ModelDistillationOptions().featureWeight
 
@@ -120,7 +126,8 @@ struct Refine: ParsableCommand {
         let r = try RefinementCLI.settings(mode: mode, iterations: iterations, batch: batch, lr: lr, modelIterations: modelIterations,
                                            modelLr: modelLr, gradient: gradient, learn: learn, operands: operands, featureWeight: featureWeight,
                                            learnWeights: learnWeights, weightLr: weightLr, qdrop: qdrop,
-                                           learnScales: learnScales, scaleLr: scaleLr)
+                                           learnScales: learnScales, scaleLr: scaleLr, learnRotations: learnRotations,
+                                           rotationLr: rotationLr)
         let identity: ModelIdentity
         let weights: [String: Tensor]
         do {
@@ -161,7 +168,11 @@ enum RefinementCLI {
                          modelIterations: Int? = nil, modelLr: Double? = nil, gradient: FakeQuantGradient = .ste,
                          learn: LearnedBounds = .all, operands: OperandPolicy = .learn, featureWeight: Double = 0,
                          learnWeights: Bool? = nil, weightLr: Double? = nil, qdrop: Double = 0,
-                         learnScales: Bool = false, scaleLr: Double? = nil) throws -> Settings {
+                         learnScales: Bool = false, scaleLr: Double? = nil, learnRotations: Bool = false,
+                         rotationLr: Double? = nil) throws -> Settings {
+        if let rotationLr { guard rotationLr > 0, rotationLr.isFinite else { throw CLIError("--rotation-lr must be positive, got \(rotationLr)") } }
+        guard !learnRotations || mode != .model else { throw CLIError("--learn-rotations: the block stage learns rotations; --mode model does not (use block or block+model)") }
+        guard rotationLr == nil || learnRotations else { throw CLIError("--rotation-lr needs --learn-rotations") }
         if let scaleLr { guard scaleLr > 0, scaleLr.isFinite else { throw CLIError("--scale-lr must be positive, got \(scaleLr)") } }
         guard !learnScales || mode != .model else { throw CLIError("--learn-scales: the block stage learns input scales; --mode model does not (use block or block+model)") }
         guard scaleLr == nil || learnScales else { throw CLIError("--scale-lr needs --learn-scales") }
@@ -193,6 +204,8 @@ enum RefinementCLI {
             o.inputDrop = qdrop
             o.learnScales = learnScales
             if let scaleLr { o.scaleLearningRate = scaleLr }
+            o.learnRotations = learnRotations
+            if let rotationLr { o.rotationLearningRate = rotationLr }
             s.block = o
             if mode == .blockModel { s.model = model(modelIterations, modelLr) }
         case .model:

@@ -119,6 +119,7 @@ struct Tables: ParsableCommand {
             guard !spec.sets.isEmpty, spec.sets.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else { throw CLIError("--sets must name folders under <shared>/data, e.g. Set5,Set14; got '\(sets)'") }
         }
         if let seed { spec.seed = seed }
+        guard rotate != .learned else { throw CLIError("--rotate learned: the tables' rows are not refined with learned rotations; use none, hadamard or random") }
         spec.rotation = rotate.kind
         func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let methods {

@@ -4,6 +4,9 @@ public enum RotationKind: String, Codable, Sendable, CaseIterable {
     case hadamard
     /// A seeded Haar-random orthogonal matrix (`RandomOrthogonal`).
     case random
+    /// Learned by block reconstruction (`harmoq refine --learn-rotations`, SpinQuant-style, on the orthogonal group),
+    /// starting from the seeded Hadamard rotation; plans store its matrix.
+    case learned
 }
 
 /// An orthogonal n×n matrix R applied at a linear site as x → Rᵀx before the input quantizer, with W → W·R, so
@@ -21,7 +24,7 @@ public struct Rotation: Sendable, Equatable {
     public static func make(kind: RotationKind, order n: Int, seed: UInt64) throws -> Rotation {
         guard n >= 1 else { throw QuantError("rotation order must be ≥ 1, got \(n)") }
         switch kind {
-        case .hadamard:
+        case .hadamard, .learned:
             let h = try HadamardMatrix.entries(order: n)
             var rng = SplitMix64(seed: seed)
             let signs: [Double] = (0..<n).map { _ in rng.next() >> 63 == 0 ? 1 : -1 }

@@ -26,6 +26,12 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
     /// (c = 1), with Adam on log c at `scaleLearningRate`. Off by default.
     public var learnScales = false
     public var scaleLearningRate: Double = 5e-3
+    /// Also learn an orthogonal factor S after the plan's rotation at every rotated, quantized Linear (`RotationFactor`:
+    /// (x·R₀)·S before the activation quantizer, the weight turned to match; SpinQuant-style learned rotation), by Cayley
+    /// steps of about `rotationLearningRate` radians (cosine decay). Needs a rotated plan (`calibrate --rotate …`); off
+    /// by default.
+    public var learnRotations = false
+    public var rotationLearningRate: Double = 2e-2
     /// The attention matmul operands' bounds (q, k, v, probs): learned with the rest (default: the best Set5 PSNR
     /// measured), kept fixed, or `auto`: per block both are tried from the same start and the lower block loss wins
     /// (lower block MSE, but not higher PSNR, in docs/refinement.md).
@@ -49,7 +55,8 @@ public struct BlockReconstructionOptions: Sendable, Codable, Equatable {
         let learned = learnActivationBounds && learnWeightBounds ? "all bounds" : learnActivationBounds ? "activation bounds" : "weight bounds"
         return "\(iterations) Adam iterations per block × batch \(batch), lr \(learningRate) of each range (cosine to \(finalLearningRateFraction)×), "
             + "\(learned)\(learnWeights ? " + weights within ±1 step (lr \(weightLearningRate))" : "")"
-            + "\(learnScales ? " + input-channel scales (lr \(scaleLearningRate) on log c)" : ""), operands \(operands.rawValue), "
+            + "\(learnScales ? " + input-channel scales (lr \(scaleLearningRate) on log c)" : "")"
+            + "\(learnRotations ? " + rotations (Cayley, \(rotationLearningRate) rad per step)" : ""), operands \(operands.rawValue), "
             + "\(gradient.rawValue) gradient\(inputDrop > 0 ? ", QDrop input mixing p = \(inputDrop) (seed \(seed))" : ""); loss: block-output MSE"
     }
 }
@@ -131,11 +138,17 @@ public enum BlockReconstruction {
                 cp.remove()
             }
         }
+        guard !o.learnRotations || (o.rotationLearningRate > 0 && o.rotationLearningRate.isFinite) else {
+            throw QuantError("--refine block: the rotation learning rate must be positive")
+        }
+        guard !o.learnRotations || plan.sites.contains(where: { $0.rotation != nil }) else {
+            throw QuantError("--learn-rotations: the plan has no rotated site; calibrate with --rotate hadamard|random|learned first")
+        }
         guard !o.learnScales || (o.scaleLearningRate > 0 && o.scaleLearningRate.isFinite) else {
             throw QuantError("--refine block: the input-scale learning rate must be positive")
         }
         let pq = try PlanQuantizers(plan: startPlan, weights: weights, gradient: o.gradient, learnWeights: o.learnWeights,
-                                    learnScales: o.learnScales)
+                                    learnScales: o.learnScales, learnRotations: o.learnRotations)
         let student = try BlockChain.make(architecture: plan.architecture, weights: pq.weights, scale: plan.scale,
                                           quantizers: pq.siteQuantizers)
         let grads = student.makeGradients()
@@ -175,6 +188,10 @@ public enum BlockReconstruction {
             let startOffsets = offsetSites.map(\.site.offset)
             let scaleSites = pq.scaleSites.filter { $0.site.hasPrefix(prefix) }
             let startScales = scaleSites.map(\.factor)
+            let rotationSites = pq.rotationSites.filter { $0.site.hasPrefix(prefix) }
+            let rotations = RotationParameters(rotationSites, iterations: o.iterations, learningRate: o.rotationLearningRate,
+                                               finalFraction: o.finalLearningRateFraction)
+            let startRotations = rotations.snapshot
             let runs: [(String, [LearnableSiteQuantizer])]
             switch o.operands {
             case .learn: runs = [("learn", union)]
@@ -197,12 +214,12 @@ public enum BlockReconstruction {
             }
             let (before, startOutputs) = evaluate()
             let start = union.map { ($0.lower, $0.upper) }
-            var best = (loss: before, bounds: start, offsets: startOffsets, scales: startScales, outputs: startOutputs, iteration: 0,
-                        variant: "")
+            var best = (loss: before, bounds: start, offsets: startOffsets, scales: startScales, rotations: startRotations,
+                        outputs: startOutputs, iteration: 0, variant: "")
             let checkEvery = o.checkEvery > 0 ? o.checkEvery : max(1, o.iterations / 3)
             var traces: [Double] = []
             var checkpoints: [RefinementRecord.Checkpoint] = [.init(iteration: 0, loss: before)]
-            for (variant, learn) in runs where !learn.isEmpty || !offsetSites.isEmpty || !scaleSites.isEmpty {
+            for (variant, learn) in runs where !learn.isEmpty || !offsetSites.isEmpty || !scaleSites.isEmpty || !rotationSites.isEmpty {
                 for (q, b) in zip(union, start) { try q.setBounds(lower: b.0, upper: b.1) }
                 var trace: [Double] = []
                 var params = BoundParameters(learn, iterations: o.iterations, learningRate: o.learningRate,
@@ -213,11 +230,13 @@ public enum BlockReconstruction {
                 var scaleParams = ScaleParameters(scaleSites, iterations: o.iterations, learningRate: o.scaleLearningRate,
                                                   finalFraction: o.finalLearningRateFraction)
                 scaleParams.restore(startScales)
+                rotations.restore(startRotations)
                 var rng = SplitMix64(seed: o.seed &+ UInt64(bi) &* 0x9E37_79B9)
                 for it in 0..<o.iterations {
                     params.zeroGradients()
                     offsets.zeroGradients()
                     scaleParams.zeroGradients()
+                    rotations.zeroGradients()
                     grads.zero()
                     var batchLoss = 0.0
                     for j in 0..<o.batch {
@@ -236,12 +255,14 @@ public enum BlockReconstruction {
                     try params.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
                     try offsets.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
                     try scaleParams.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
+                    try rotations.step(iteration: it, context: "--refine block: block \(bi), iteration \(it)")
                     if (it + 1) % checkEvery == 0 || it + 1 == o.iterations {
                         let (l, outs) = evaluate()
                         guard l.isFinite else { throw QuantError("--refine block: non-finite loss at block \(bi), iteration \(it + 1); nothing written") }
                         checkpoints.append(.init(iteration: it + 1, loss: l))
                         if l < best.loss {
-                            best = (l, union.map { ($0.lower, $0.upper) }, offsets.snapshot, scaleParams.snapshot, outs, it + 1, variant)
+                            best = (l, union.map { ($0.lower, $0.upper) }, offsets.snapshot, scaleParams.snapshot, rotations.snapshot, outs,
+                                    it + 1, variant)
                         }
                     }
                 }
@@ -250,6 +271,7 @@ public enum BlockReconstruction {
             for (q, b) in zip(union, best.bounds) { try q.setBounds(lower: b.0, upper: b.1) }
             for (site, v) in zip(offsetSites, best.offsets) { site.site.offset = v }
             for (site, f) in zip(scaleSites, best.scales) { site.factor = f }
+            rotations.restore(best.rotations)
             let after = best.loss, kept = best.iteration > 0
             let trace = traces
             xq = xq.indices.map { student.next(bi, best.outputs[$0], gq[$0], dims[$0].0, dims[$0].1) }

@@ -25,6 +25,10 @@ struct PlanQuantizers {
     let scales: [String: ChannelScale]
     /// The plan's HSO input scale per scaled site (nil = ones).
     private let planInputScales: [String: [Float]?]
+    /// With learned rotations: every rotated, quantized Linear gets an orthogonal factor S after its plan rotation R₀
+    /// (`RotationFactor`), and its plan rotation (R₀, record) for folding R₀·S back.
+    let rotationFactors: [String: RotationFactor]
+    private let planRotations: [String: (SiteRotation, Rotation)]
 
     var siteQuantizers: SiteQuantizers {
         var act = activation.mapValues { $0.fake as DifferentiableSiteQuantizer }
@@ -34,11 +38,15 @@ struct PlanQuantizers {
             act[name] = ScaledSite(c, .input, inner: act[name]!)
             wts[name] = ScaledSite(c, .weight, inner: wts[name]!)
         }
+        for (name, f) in rotationFactors { wts[name] = RotatingSite(f, .weight, inner: wts[name]!) }
         return SiteQuantizers(activation: act, weight: wts)
     }
 
     /// The channel-factor sites sorted by name (the optimiser's parameter order).
     var scaleSites: [ChannelScale] { scales.keys.sorted().map { scales[$0]! } }
+
+    /// The learned rotation factors sorted by site name (the optimiser's order).
+    var rotationSites: [RotationFactor] { rotationFactors.keys.sorted().map { rotationFactors[$0]! } }
 
     /// The offset sites sorted by name (the optimiser's parameter order).
     var offsetSites: [(name: String, site: OffsetWeightSite)] { offsets.keys.sorted().map { ($0, offsets[$0]!) } }
@@ -49,19 +57,30 @@ struct PlanQuantizers {
     }
 
     init(plan: QParams, weights original: [String: Tensor], gradient: FakeQuantGradient, learnWeights: Bool = false,
-         learnScales: Bool = false) throws {
+         learnScales: Bool = false, learnRotations: Bool = false) throws {
         var w = original
         var act: [String: LearnableSiteQuantizer] = [:], wq: [String: LearnableSiteQuantizer] = [:]
         var offs: [String: OffsetWeightSite] = [:], sw: [String: [Float]] = [:]
         var rot: [String: RotatedSite] = [:]
         var sc: [String: ChannelScale] = [:], ps: [String: [Float]?] = [:]
+        var rf: [String: RotationFactor] = [:], pr: [String: (SiteRotation, Rotation)] = [:]
         for s in plan.sites {
             if let a = s.activationPlan {
                 act[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: false,
                                                      quantizer: FakeQuantizer(try a.quantizer(), gradient: gradient),
                                                      inputScale: s.inputScale)
             }
-            if let r = s.rotation { rot[s.name] = RotatedSite(try r.rotation(), inner: act[s.name]?.fake) }
+            if let r = s.rotation {
+                let r0 = try r.rotation()
+                if learnRotations, let a = act[s.name], s.weightPlan != nil, let l = s.layer {
+                    let f = RotationFactor(site: s.name, order: l.inputs, inputScale: s.inputScale)
+                    rf[s.name] = f
+                    pr[s.name] = (r, r0)
+                    rot[s.name] = RotatedSite(r0, inner: RotatingSite(f, .input, inner: a.fake))
+                } else {
+                    rot[s.name] = RotatedSite(r0, inner: act[s.name]?.fake)
+                }
+            }
             guard let l = s.layer else { continue }
             try Self.place(l.weight, rows: l.outputs, cols: l.inputs, site: s.name, into: &w)
             if let p = s.weightPlan {
@@ -70,6 +89,7 @@ struct PlanQuantizers {
                                                                                  gradient: gradient),
                                                     inputScale: nil)
                 if learnWeights { offs[s.name] = OffsetWeightSite(wq[s.name]!.fake, rows: l.outputs, cols: l.inputs); sw[s.name] = l.weight }
+                if rf[s.name] != nil { sw[s.name] = l.weight }
                 if learnScales, s.activationPlan != nil, s.rotation == nil {
                     sc[s.name] = ChannelScale(site: s.name, channels: l.inputs)
                     ps[s.name] = s.inputScale
@@ -78,6 +98,8 @@ struct PlanQuantizers {
             }
         }
         scales = sc
+        rotationFactors = rf
+        planRotations = pr
         planInputScales = ps
         weights = w
         offsets = offs
@@ -100,6 +122,12 @@ struct PlanQuantizers {
                 let v = w.withUnsafeBufferPointer { c.scaledWeight($0.baseAddress!, rows: w.count / c.channels) }
                 out.sites[i].layer?.weight = offsets[name].map { o in v.withUnsafeBufferPointer { o.shifted($0.baseAddress!) } } ?? v
                 out.sites[i].layer?.inputScale = c.inputScale(from: planInputScales[name] ?? nil)
+            } else if let f = rotationFactors[name], !f.isIdentity, let w = siteWeights[name], let (record, r0) = planRotations[name] {
+                // The learned factor folded into the plan: rotation R₀·S (stored, kind learned), weight ((W′ ⊘ s)·S) ⊙ s.
+                let v = w.withUnsafeBufferPointer { f.rotatedWeight($0.baseAddress!, rows: w.count / f.order) }
+                out.sites[i].layer?.weight = offsets[name].map { o in v.withUnsafeBufferPointer { o.shifted($0.baseAddress!) } } ?? v
+                let m = f.composed(with: r0.matrix).map { Float($0) }
+                out.sites[i].rotation = SiteRotation(kind: .learned, seed: record.seed, order: f.order, matrix: m)
             } else if let o = offsets[name], let w = siteWeights[name] {
                 out.sites[i].layer?.weight = w.withUnsafeBufferPointer { o.shifted($0.baseAddress!) }
             }

@@ -19,7 +19,7 @@ public struct SiteRotation: Codable, Sendable, Equatable {
     }
 
     /// Whether plans store this kind's matrix as a tensor.
-    public static func storesMatrix(_ kind: RotationKind) -> Bool { kind == .random }
+    public static func storesMatrix(_ kind: RotationKind) -> Bool { kind == .random || kind == .learned }
 
     /// The site's rotation for a run: a fresh matrix of `kind`, with the matrix attached when the kind stores it.
     public static func make(kind: RotationKind, order: Int, seed: UInt64) throws -> (SiteRotation, Rotation) {
