@@ -119,16 +119,7 @@ struct LearnedRotationTests {
 @Suite(needsModelAndImages)
 struct LearnedRotationPlanTests {
     static func rotatedPlan() throws -> (QParams, [String: Tensor], CalibrationPatches) {
-        let weights = try ModelLoader.readStateDict(path: datX2)
-        let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [calibrationSource])
-        var o = ModelCalibrationOptions(method: ciHarmoQ(.corrected), weightBits: 4, activationBits: 4)
-        o.siteLimit = 12
-        o.rotation = .learned
-        let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
-        let qp = QParams(toolVersion: "test", model: "dat-light-x2.safetensors", architecture: "DAT-light", scale: 2, method: "harmoq",
-                         weightBits: 4, activationBits: 4, seed: 0, inputs: "quantized-prefix", patchCount: 2, patchSources: [],
-                         notes: [], config: nil, sites: sites)
-        return (qp, weights, patches)
+        try rotatedCalibration(ciHarmoQ(.corrected), kind: .learned)
     }
 
     /// Random orthogonal factors on every rotated site: `applied(to:)` stores R₀·S (kind learned) and the turned weight,

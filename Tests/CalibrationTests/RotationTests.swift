@@ -57,7 +57,7 @@ func swinIRLightRotatedFloatModelEqualsFP() throws {
 }
 
 /// CI-sized rotated calibration: block 0 of DAT-light ×2, 2 patches.
-private func rotatedCalibration(_ method: CalibrationMethod, kind: RotationKind) throws -> (QParams, [String: Tensor], CalibrationPatches) {
+func rotatedCalibration(_ method: CalibrationMethod, kind: RotationKind) throws -> (QParams, [String: Tensor], CalibrationPatches) {
     let weights = try ModelLoader.readStateDict(path: datX2)
     let patches = try CalibrationPatches.draw(count: 2, scale: 2, seed: 0, sources: [calibrationSource])
     var o = ModelCalibrationOptions(method: method, weightBits: 4, activationBits: 4)

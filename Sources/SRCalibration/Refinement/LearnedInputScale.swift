@@ -40,8 +40,8 @@ final class ChannelScale {
 /// One side of a `ChannelScale` around a site quantizer:
 /// * `.input`: y = inner(u), u = x ⊘ c; dL/dx = dL/du ⊘ c, dL/dc_j −= Σ_i (dL/du_ij) u_ij / c_j;
 /// * `.weight`: Q = inner(v), v = W ⊙ c; dL/dW = dL/dv ⊙ c, dL/dc_j += Σ_r (dL/dv_rj) W_rj.
-final class ScaledSite: DifferentiableSiteQuantizer {
-    enum Side { case input, weight }
+final class ScaledSite: TransformingSite {
+    typealias Side = WrappedSide
     let scale: ChannelScale
     let side: Side
     let inner: DifferentiableSiteQuantizer
@@ -53,7 +53,7 @@ final class ScaledSite: DifferentiableSiteQuantizer {
     }
 
     /// x ⊘ c (input) or W ⊙ c (weight), rows × cols.
-    private func scaled(_ x: UnsafePointer<Float>, rows: Int, cols: Int) -> [Float] {
+    func transformed(_ x: UnsafePointer<Float>, rows: Int, cols: Int) -> [Float] {
         precondition(cols == scale.channels, "ScaledSite \(scale.site) (\(side)): \(cols) columns, \(scale.channels) scales")
         if side == .weight { return scale.scaledWeight(x, rows: rows) }
         var u = [Float](repeating: 0, count: rows * cols)
@@ -61,17 +61,9 @@ final class ScaledSite: DifferentiableSiteQuantizer {
         return u
     }
 
-    func quantize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        let u = scaled(x, rows: rows, cols: cols)
-        u.withUnsafeBufferPointer { inner.quantize($0.baseAddress!, into: y, rows: rows, cols: cols) }
-    }
-
     func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, gradInput dx: UnsafeMutablePointer<Float>,
                   rows: Int, cols: Int) {
-        let u = scaled(x, rows: rows, cols: cols)
-        var du = [Float](repeating: 0, count: rows * cols)
-        u.withUnsafeBufferPointer { up in du.withUnsafeMutableBufferPointer { d in
-            inner.backward(input: up.baseAddress!, gradOutput: dy, gradInput: d.baseAddress!, rows: rows, cols: cols) } }
+        let (u, du) = innerBackward(x, dy, rows: rows, cols: cols)
         switch side {
         case .input:
             var g = [Double](repeating: 0, count: cols)

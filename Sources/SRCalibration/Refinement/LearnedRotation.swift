@@ -106,8 +106,8 @@ final class RotationFactor {
 /// One side of a `RotationFactor` around a site quantizer:
 /// * `.input`: y = inner(u), u = x·S; dL/dx = (dL/du)·Sᵀ, dL/dS += xᵀ·(dL/du);
 /// * `.weight`: Q = inner(v), v = ((W ⊘ s)·S) ⊙ s; dL/dW = (((dL/dv) ⊙ s)·Sᵀ) ⊘ s, dL/dS += (W ⊘ s)ᵀ·((dL/dv) ⊙ s).
-final class RotatingSite: DifferentiableSiteQuantizer {
-    enum Side { case input, weight }
+final class RotatingSite: TransformingSite {
+    typealias Side = WrappedSide
     let factor: RotationFactor
     let side: Side
     let inner: DifferentiableSiteQuantizer
@@ -118,23 +118,15 @@ final class RotatingSite: DifferentiableSiteQuantizer {
         self.inner = inner
     }
 
-    private func transformed(_ x: UnsafePointer<Float>, rows: Int, cols: Int) -> [Float] {
+    func transformed(_ x: UnsafePointer<Float>, rows: Int, cols: Int) -> [Float] {
         precondition(cols == factor.order, "RotatingSite \(factor.site) (\(side)): \(cols) columns, rotation of order \(factor.order)")
         return side == .input ? factor.times(x, rows: rows) : factor.rotatedWeight(x, rows: rows)
-    }
-
-    func quantize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        let u = transformed(x, rows: rows, cols: cols)
-        u.withUnsafeBufferPointer { inner.quantize($0.baseAddress!, into: y, rows: rows, cols: cols) }
     }
 
     func backward(input x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, gradInput dx: UnsafeMutablePointer<Float>,
                   rows: Int, cols: Int) {
         let n = cols, count = rows * cols
-        let u = transformed(x, rows: rows, cols: cols)
-        var du = [Float](repeating: 0, count: count)
-        u.withUnsafeBufferPointer { up in du.withUnsafeMutableBufferPointer { d in
-            inner.backward(input: up.baseAddress!, gradOutput: dy, gradInput: d.baseAddress!, rows: rows, cols: cols) } }
+        var (_, du) = innerBackward(x, dy, rows: rows, cols: cols)
         switch side {
         case .input:
             du.withUnsafeBufferPointer { d in factor.accumulate(x, d.baseAddress!, rows: rows) }
