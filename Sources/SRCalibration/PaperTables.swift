@@ -120,7 +120,12 @@ public enum PaperTables {
                 }
                 return found.count == sets.count ? found : nil
             }
-            func have(_ table: String, _ rows: [String], _ bits: String) -> Bool { rows.allSatisfy { previous(table, $0, bits) != nil } }
+            /// `--resume`: when every row of `rows` is kept from the interrupted run, appends them (in order) and returns true.
+            func keptAll(_ table: String, _ rows: [String], _ bits: String) throws -> Bool {
+                guard rows.allSatisfy({ previous(table, $0, bits) != nil }) else { return false }
+                for row in rows { try evaluate(table, row, bits, nil, 0) }
+                return true
+            }
             func evaluate(_ table: String, _ row: String, _ bits: String, _ qp: QParams?, _ seconds: Double, _ peak: Double? = nil) throws {
                 if let old = previous(table, row, bits) {
                     cells += old
@@ -143,11 +148,14 @@ public enum PaperTables {
                 QuantizedModel.remove(from: net)
                 try onCell?(cells)
             }
-            /// `plan` after the refinement `mode`, its extra seconds and the peak over both.
-            func refined(_ plan: QParams, _ mode: String) throws -> (QParams, Double, Double?) {
+            /// The row `row`: `plan` (calibrated in `seconds` with `peak`) after the refinement `mode`, or its kept cells.
+            func evaluateRefined(_ table: String, _ row: String, _ bits: String, _ plan: QParams, _ mode: String,
+                                 _ seconds: Double, _ peak: Double?) throws {
+                guard previous(table, row, bits) == nil else { return try evaluate(table, row, bits, nil, 0) }
                 let t0 = Date()
                 let r = try RefinementStages.defaults(mode: mode).refine(plan: plan, weights: weights, patches: patches.lr)
-                return (r, Date().timeIntervalSince(t0), ProcessMemory.peakResidentMiB())
+                try evaluate(table, row, bits, r, seconds + Date().timeIntervalSince(t0),
+                             [peak, ProcessMemory.peakResidentMiB()].compactMap { $0 }.max())
             }
             func twoDQuant(_ bits: Int) throws -> (QParams, Double, Double?) {
                 let peakIsPerCell = ProcessMemory.resetPeak()
@@ -176,18 +184,11 @@ public enum PaperTables {
                     let bits = "W\(b)A\(b)"
                     for name in spec.table1Methods {
                         let refinedRows = spec.refineMethods?.contains(name) == true ? modes(spec).map { refinedRow(name, mode: $0) } : []
-                        guard !have("1", [name] + refinedRows, bits) else {
-                            try ([name] + refinedRows).forEach { try evaluate("1", $0, bits, nil, 0) }   // all kept (--resume)
-                            continue
-                        }
+                        if try keptAll("1", [name] + refinedRows, bits) { continue }
                         let (qp, s, peak) = try MethodRegistry.named(name).kind == .outputLevel
                             ? twoDQuant(b) : calibrate(try method(name, spec: spec), b, b)
                         try evaluate("1", name, bits, qp, s, peak)
-                        for (mode, row) in zip(modes(spec), refinedRows) where previous("1", row, bits) == nil {
-                            let (r, sr, pr) = try refined(qp, mode)
-                            try evaluate("1", row, bits, r, s + sr, [peak, pr].compactMap { $0 }.max())
-                        }
-                        for row in refinedRows where previous("1", row, bits) != nil { try evaluate("1", row, bits, nil, 0) }
+                        for (mode, row) in zip(modes(spec), refinedRows) { try evaluateRefined("1", row, bits, qp, mode, s, peak) }
                     }
                 }
             }
@@ -197,27 +198,23 @@ public enum PaperTables {
                     let row = [src ? "SRC" : nil, hso ? "HSO" : nil, abr ? "ABR" : nil].compactMap { $0 }.joined(separator: "+")
                     let name = row.isEmpty ? "none (MinMax)" : row, bits = "W\(ab)A\(ab)"
                     let rows = [name] + (spec.table2Refine == true ? [refinedRow(name, mode: "block")] : [])
-                    guard !have("2", rows, bits) else { try rows.forEach { try evaluate("2", $0, bits, nil, 0) }; continue }
+                    if try keptAll("2", rows, bits) { continue }
                     let m: CalibrationMethod = (src || hso || abr) ? try method("harmoq", spec: spec, ablate: (src, hso, abr)) : .minMax
                     let (qp, s, peak) = try calibrate(m, ab, ab)
                     try evaluate("2", name, bits, qp, s, peak)
-                    if rows.count == 2 {
-                        if previous("2", rows[1], bits) != nil { try evaluate("2", rows[1], bits, nil, 0); continue }
-                        let (r, sr, pr) = try refined(qp, "block")
-                        try evaluate("2", rows[1], bits, r, s + sr, [peak, pr].compactMap { $0 }.max())
-                    }
+                    for row in rows.dropFirst() { try evaluateRefined("2", row, bits, qp, "block", s, peak) }
                 } } }
             }
             if spec.tables.contains("3") {
                 let bits = "W\(ab)A\(ab)"
-                if have("3", ["w/o SRC"], bits) { try evaluate("3", "w/o SRC", bits, nil, 0) } else {
+                if try !keptAll("3", ["w/o SRC"], bits) {
                     let (qp0, s0, peak0) = try calibrate(try method("harmoq", spec: spec, ablate: (false, true, true)), ab, ab)
                     try evaluate("3", "w/o SRC", bits, qp0, s0, peak0)
                 }
                 for p in [ProjectionKind.identity, .laplacian, .sobel, .dctHighPass, .learned, .random] {
                     let axis = (p == .learned || p == .random) ? "channels" : (p == .identity ? "—" : "tokens")
                     let row = "\(p.rawValue) (\(axis))"
-                    if have("3", [row], bits) { try evaluate("3", row, bits, nil, 0); continue }
+                    if try keptAll("3", [row], bits) { continue }
                     var m = try method("harmoq", spec: spec, projection: p)
                     if case .harmoq(var c) = m, p == .learned || p == .random { c.projectionAxis = .channels; m = .harmoq(c) }
                     let (qp, s, peak) = try calibrate(m, ab, ab)
@@ -228,7 +225,7 @@ public enum PaperTables {
                 for b in spec.o1Bits {
                     for (row, wb, xb) in [("weight-only (MinMax)", b, 32), ("activation-only (MinMax)", 32, b)] {
                         let bits = "W\(wb)A\(xb)"
-                        if have("O1", [row], bits) { try evaluate("O1", row, bits, nil, 0); continue }
+                        if try keptAll("O1", [row], bits) { continue }
                         let (q, s, p) = try calibrate(.minMax, wb, xb)
                         try evaluate("O1", row, bits, q, s, p)
                     }
@@ -308,15 +305,9 @@ public enum PaperTables {
             }
             s += "\n## \(titles[t]!)\n\n| Method | Bits | " + cols.map { "\($0) PSNR/SSIM" }.joined(separator: " | ") + " | Calib. s | Calib. peak MiB |\n"
             s += "|---|---|" + cols.map { _ in "---|" }.joined() + "---|---|\n"
-            var seen: [String] = []
-            for c in rows where !seen.contains(c.row + "|" + c.bits) { seen.append(c.row + "|" + c.bits) }
-            for key in seen {
-                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+            for parts in rowKeys(rows) {
                 let r = rows.filter { $0.row == parts[0] && $0.bits == parts[1] }
-                let vals = cols.map { col -> String in
-                    guard let c = r.first(where: { "\($0.set) ×\($0.scale)" == col }) else { return "—" }
-                    return String(format: "%.2f/%.4f", c.psnr, c.ssim)
-                }
+                let vals = cols.map { psnrText(r, column: $0) }
                 let peak = r.compactMap(\.calibrationPeakMiB).max().map { String(format: "%.0f", $0) } ?? "—"
                 s += "| \(parts[0]) | \(parts[1]) | " + vals.joined(separator: " | ") + String(format: " | %.0f | ", r.map(\.calibrationSeconds).max() ?? 0) + peak + " |\n"
             }
@@ -330,21 +321,27 @@ public enum PaperTables {
         var s = "\n## \(title)\n\n| Method | Bits | " + cols.map { "\($0) PSNR/SSIM | \($0) + block refinement" }.joined(separator: " | ")
             + " | Calib. s | Calib. s with refinement | Calib. peak MiB |\n"
         s += "|---|---|" + cols.map { _ in "---|---|" }.joined() + "---|---|---|\n"
-        var seen: [String] = []
-        for c in rows where !c.row.hasSuffix(suffix) && !seen.contains(c.row + "|" + c.bits) { seen.append(c.row + "|" + c.bits) }
-        func cell(_ r: [Cell], _ col: String) -> String {
-            guard let c = r.first(where: { "\($0.set) ×\($0.scale)" == col }) else { return "—" }
-            return String(format: "%.2f/%.4f", c.psnr, c.ssim)
-        }
-        for key in seen {
-            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+        for parts in rowKeys(rows.filter { !$0.row.hasSuffix(suffix) }) {
             let plain = rows.filter { $0.row == parts[0] && $0.bits == parts[1] }
             let ref = rows.filter { $0.row == parts[0] + suffix && $0.bits == parts[1] }
-            let vals = cols.map { cell(plain, $0) + " | " + cell(ref, $0) }
+            let vals = cols.map { psnrText(plain, column: $0) + " | " + psnrText(ref, column: $0) }
             let secs = { (r: [Cell]) in r.isEmpty ? "—" : String(format: "%.0f", r.map(\.calibrationSeconds).max() ?? 0) }
             let peak = (plain + ref).compactMap(\.calibrationPeakMiB).max().map { String(format: "%.0f", $0) } ?? "—"
             s += "| \(parts[0]) | \(parts[1]) | " + vals.joined(separator: " | ") + " | \(secs(plain)) | \(secs(ref)) | \(peak) |\n"
         }
         return s
+    }
+
+    /// The distinct (row, bits) pairs of `cells` in first-seen order.
+    static func rowKeys(_ cells: [Cell]) -> [[String]] {
+        var seen: [String] = []
+        for c in cells where !seen.contains(c.row + "|" + c.bits) { seen.append(c.row + "|" + c.bits) }
+        return seen.map { $0.split(separator: "|", maxSplits: 1).map(String.init) }
+    }
+
+    /// "PSNR/SSIM" of the cell of `cells` in `column` ("<set> ×<scale>"), or "—".
+    static func psnrText(_ cells: [Cell], column: String) -> String {
+        guard let c = cells.first(where: { "\($0.set) ×\($0.scale)" == column }) else { return "—" }
+        return String(format: "%.2f/%.4f", c.psnr, c.ssim)
     }
 }

@@ -206,18 +206,13 @@ extension Calibrate {
     /// The refinement to run after calibrating (its name and stages): `--refine`, else the method's default where it
     /// applies (measured on DAT-light: a DAT-light plan without folded operand rotations); nil = none.
     func refinementStages(plan: QParams) throws -> (String, RefinementStages)? {
+        // `run` has already refused --rotate learned without a block stage.
         let learned = rotate == .learned
         if let refine {
-            guard let mode = refine.mode, mode != .model || !learned else {
-                if learned { throw CLIError("--rotate learned: the rotations are learned by block refinement; pass --refine block or block+model") }
-                return nil
-            }
+            guard let mode = refine.mode else { return nil }
             return (mode.rawValue, try RefinementCLI.settings(mode: mode, learnRotations: learned))
         }
-        guard var d = method.registered.defaultRefinement, d.block != nil || !learned else {
-            if learned { throw CLIError("--rotate learned: the rotations are learned by block refinement, which \(method.name) does not run by default; pass --refine block") }
-            return nil
-        }
+        guard var d = method.registered.defaultRefinement else { return nil }
         if learned { d.block?.learnRotations = true }
         if d.block != nil, !learned, plan.architecture != Architecture.datLight.rawValue || rotateOperands != .none {
             CalibrationCLI.stderr("harmoq calibrate: no default refinement (\(method.name)'s default, block reconstruction, is the measured preset "

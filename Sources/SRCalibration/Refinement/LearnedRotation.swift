@@ -92,14 +92,7 @@ final class RotationFactor {
 
     /// R₀·S in Float64 (R₀ row-major n×n).
     func composed(with r0: [Double]) -> [Double] {
-        let n = order
-        var out = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for k in 0..<n {
-            let a = r0[i * n + k]
-            if a == 0 { continue }
-            for j in 0..<n { out[i * n + j] += a * matrix[k * n + j] }
-        } }
-        return out
+        (DMatrix(rows: order, cols: order, data: r0) * DMatrix(rows: order, cols: order, data: matrix)).data
     }
 }
 
@@ -180,22 +173,14 @@ struct RotationParameters {
 
     /// One Cayley step of S (row-major n×n, orthogonal) against the Euclidean gradient G, turning by `angle` (τ·‖A‖_F).
     static func cayleyStep(_ s: [Double], gradient g: [Double], n: Int, angle: Double) throws -> [Double] {
-        var a = [Double](repeating: 0, count: n * n)
         // A = G·Sᵀ − S·Gᵀ; (S·Gᵀ) = (G·Sᵀ)ᵀ.
-        var gs = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n {
-            var t = 0.0
-            for k in 0..<n { t += g[i * n + k] * s[j * n + k] }
-            gs[i * n + j] = t
-        } }
-        var norm = 0.0
-        for i in 0..<n { for j in 0..<n { a[i * n + j] = gs[i * n + j] - gs[j * n + i]; norm += a[i * n + j] * a[i * n + j] } }
-        norm = norm.squareRoot()
+        let gs = DMatrix(rows: n, cols: n, data: g) * DMatrix(rows: n, cols: n, data: s).transposed
+        let am = gs - gs.transposed, a = am.data
+        let norm = am.frobeniusNorm
         guard norm > 0 else { return s }
         let half = 0.5 * angle / norm
         // Solve (I + half·A)·X = (I − half·A)·S by Gaussian elimination with partial pivoting.
-        var lhs = [Double](repeating: 0, count: n * n), rhs = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n { lhs[i * n + j] = (i == j ? 1 : 0) + half * a[i * n + j] } }
+        var lhs = (DMatrix.identity(n) + half * am).data, rhs = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n {
             var t = s[i * n + j]
             for k in 0..<n { t -= half * a[i * n + k] * s[k * n + j] }
