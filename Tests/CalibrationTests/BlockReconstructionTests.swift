@@ -92,6 +92,34 @@ struct BlockReconstructionTests {
         #expect(out.qparams.sites.map(\.rotation) == qp.sites.map(\.rotation))
     }
 
+    /// A per-tensor weight grid (the 2DQuant scheme's affine per-tensor weights; DOBI's likewise) stays per-tensor under
+    /// refinement: its rows share one learned pair of bounds, in block reconstruction and in whole-model distillation, and
+    /// the refined plan passes the checks a written QPARAMS gets. (Before 2026-12-03 each row learned its own pair: the
+    /// plan silently became per-channel, and writing it failed.)
+    @Test func perTensorWeightGridsStayPerTensor() throws {
+        let (qp, weights, patches) = try ciCalibration(.twoDQuantScheme(zeroPoint: .float))
+        let perTensor = qp.sites.filter { $0.layer?.weightGranularity == .perTensor }
+        #expect(perTensor.count == 4)
+        var b = BlockReconstructionOptions()
+        b.iterations = 4; b.batch = 1; b.checkEvery = 2
+        var m = ModelDistillationOptions()
+        m.iterations = 4; m.batch = 1; m.checkEvery = 2; m.learningRate = 1e-2
+        for stages in [RefinementStages(block: b), RefinementStages(model: m)] {
+            let out = try stages.refine(plan: qp, weights: weights, patches: patches.lr)
+            var moved = 0
+            for (s0, s1) in zip(qp.sites, out.sites) {
+                guard let l0 = s0.layer, let l1 = s1.layer, l0.weightGranularity == .perTensor else { continue }
+                #expect(Set(l1.weightLower).count == 1 && Set(l1.weightUpper).count == 1,
+                        "\(s1.name) (\(stages.summary)): \(Set(l1.weightLower).count) lower / \(Set(l1.weightUpper).count) upper values")
+                if l1.weightLower[0] != l0.weightLower[0] || l1.weightUpper[0] != l0.weightUpper[0] { moved += 1 }
+            }
+            #expect(moved >= 1, "no per-tensor weight bound moved (\(stages.summary))")
+            let path = tempPath("per-tensor-refined.qparams")
+            try out.write(to: path)
+            #expect(try QParams.read(path: path).sites.count == qp.sites.count)
+        }
+    }
+
     /// Bad settings are refused before any work.
     @Test func refusesBadSettings() throws {
         let (qp, weights, patches) = try ciCalibration(.minMax)

@@ -4,7 +4,8 @@ import HarmoQ
 /// reconstruction and whole-model distillation.
 ///
 /// θ = bound / r0 per channel (r0 = the channel's initial range, upper − lower), so one learning rate fits every
-/// quantizer; order: per quantizer, its lower bounds then its upper bounds. Adam β 0.9/0.999, ε 1e-8, no decay,
+/// quantizer; order: per quantizer, its lower bounds then its upper bounds. A `tied` quantizer (a per-tensor weight grid)
+/// has one θ pair: its gradient is the sum of its rows' (the bounds are shared) and a step writes one value to every row. Adam β 0.9/0.999, ε 1e-8, no decay,
 /// cosine decay of the learning rate to `finalFraction` of it over `iterations`. After a step a pair closer than
 /// 1e-3·r0 (or non-finite) is reset around its midpoint so every quantizer stays valid.
 struct BoundParameters {
@@ -16,7 +17,7 @@ struct BoundParameters {
 
     init(_ learn: [LearnableSiteQuantizer], iterations: Int, learningRate: Double, finalFraction: Double) {
         self.learn = learn
-        ranges = learn.map { q in zip(q.lower, q.upper).map { Double($1 - $0) } }
+        ranges = learn.map { q in zip(q.lower, q.upper).prefix(q.tied ? 1 : q.lower.count).map { Double($1 - $0) } }
         for (q, r) in zip(learn, ranges) {
             for c in r.indices { theta.append(Double(q.lower[c]) / r[c]) }
             for c in r.indices { theta.append(Double(q.upper[c]) / r[c]) }
@@ -38,7 +39,7 @@ struct BoundParameters {
         var k = 0
         for ((q, r), b) in zip(zip(learn, ranges), s) {
             try q.setBounds(lower: b.0, upper: b.1)
-            for c in r.indices { theta[k + c] = Double(b.0[c]) / r[c]; theta[k + r.count + c] = Double(b.1[c]) / r[c] }
+            for c in r.indices { theta[k + c] = Double(b.0[c]) / r[c]; theta[k + r.count + c] = Double(b.1[c]) / r[c] }   // tied: row 0
             k += 2 * r.count
         }
     }
@@ -49,7 +50,8 @@ struct BoundParameters {
         var g: [Double] = []
         g.reserveCapacity(theta.count)
         for (q, r) in zip(learn, ranges) {
-            let gl = q.gradient.lower, gu = q.gradient.upper
+            var gl = q.gradient.lower, gu = q.gradient.upper
+            if q.tied { gl = [gl.reduce(0, +)]; gu = [gu.reduce(0, +)] }   // one shared pair: dL/dl = Σ_rows dL/dl_row
             for c in r.indices {
                 guard gl[c].isFinite else { throw Self.nonFinite(q, c, "lower", gl[c], context) }
                 g.append(gl[c] * r[c])
@@ -64,7 +66,7 @@ struct BoundParameters {
 
     static func nonFinite(_ q: LearnableSiteQuantizer, _ c: Int, _ bound: String, _ v: Double, _ context: String) -> QuantError {
         let channel = q.lower.count > 1 ? ", channel \(c)" : ""
-        return QuantError("non-finite gradient (\(v)) of the \(bound) bound at \(context), site \(q.site) (\(q.isWeight ? "weight" : "activation")\(channel)); nothing written")
+        return QuantError("non-finite gradient (\(v)) of the \(bound) bound at \(context), site \(q.site) (\(q.isWeight ? "weight" : "activation")\(q.tied ? "" : channel)); nothing written")
     }
 
     /// One Adam step at iteration `it` (0-based) from the accumulated gradients, then the new bounds into the quantizers.
@@ -85,6 +87,7 @@ struct BoundParameters {
                     theta[k + c] = Double(lo[c]) / r[c]; theta[k + n + c] = Double(up[c]) / r[c]
                 }
             }
+            if q.tied { lo = [Float](repeating: lo[0], count: q.lower.count); up = [Float](repeating: up[0], count: q.upper.count) }
             try q.setBounds(lower: lo, upper: up)
             k += 2 * n
         }

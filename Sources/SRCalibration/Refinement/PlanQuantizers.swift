@@ -87,7 +87,7 @@ struct PlanQuantizers {
                 wq[s.name] = LearnableSiteQuantizer(site: s.name, isWeight: true,
                                                     quantizer: try FakeQuantizer(perChannel: p.quantizers(), inner: l.inputs,
                                                                                  gradient: gradient),
-                                                    inputScale: nil)
+                                                    inputScale: nil, tied: p.granularity == .perTensor)
                 if learnWeights { offs[s.name] = OffsetWeightSite(wq[s.name]!.fake, rows: l.outputs, cols: l.inputs); sw[s.name] = l.weight }
                 if rf[s.name] != nil { sw[s.name] = l.weight }
                 if learnScales, s.activationPlan != nil, s.rotation == nil {

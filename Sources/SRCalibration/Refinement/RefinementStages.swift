@@ -11,7 +11,8 @@ public struct RefinementStages: Sendable {
         self.block = block; self.model = model
     }
 
-    /// Runs the stages in order on `plan` (each from the previous one's result); `log` gets their progress lines.
+    /// Runs the stages in order on `plan` (each from the previous one's result); `log` gets their progress lines. The
+    /// result passes `QParams.checkConsistent` (e.g. a per-tensor weight grid keeps one pair of bounds) or this throws.
     /// With a `checkpoint`, the block stage writes it after every block and resumes from it; the caller removes it after
     /// writing the output. Both stages stop (throwing `RefinementInterrupted`) once `shouldStop` is true: the block stage
     /// after a block, the model stage before an iteration.
@@ -29,6 +30,8 @@ public struct RefinementStages: Sendable {
             q = try ModelDistillation.refine(plan: q, weights: weights, patches: patches, options: m, shouldStop: shouldStop,
                                              stopCheckpoint: block == nil ? nil : checkpoint?.path, log: log).qparams
         }
+        // The checks a QPARAMS file gets when written, here too: `harmoq tables` evaluates refined plans without writing them.
+        try q.checkConsistent("refined plan")
         return q
     }
 
