@@ -36,6 +36,12 @@ public enum PaperTables {
         public var table2Refine: Bool? = nil
         /// `--dqc-iterations`: DQC iterations of the `2dquant` rows (nil = `DQCTrainer.Options`' default).
         public var dqcIterations: Int? = nil
+        /// `--rotated-methods`: Table-1 methods that also get a row "<method> + <kind> rotation", the method calibrated with
+        /// online rotations of `rotatedKind` at every qkv, fc1 and fc2 input (`harmoq calibrate --rotate`), and its refined
+        /// rows when the method is in `refineMethods` (nil = none; absent from older JSON).
+        public var rotatedMethods: [String]? = nil
+        /// `--rotated-kind`: the rotation of those rows (nil = hadamard).
+        public var rotatedKind: RotationKind? = nil
 
         /// A few minutes on 2 cores: ×2, Set5, 2 patches, 40 ABR iterations, W4A4 for Table 1.
         public static let quick = Spec(label: "quick", scales: [2], sets: ["Set5"], table1Bits: [4],
@@ -94,6 +100,24 @@ public enum PaperTables {
     /// The row of `method`'s plan after the refinement `mode` ("block", "model", "block+model").
     public static func refinedRow(_ method: String, mode: String) -> String { "\(method) + \(mode) refinement" }
 
+    /// The row of `method` calibrated with online rotations of `kind`.
+    public static func rotatedRow(_ method: String, kind: RotationKind) -> String { "\(method) + \(kind.rawValue) rotation" }
+
+    /// The settings a cell's value depends on besides its row, bits, scale and set: a cell of another run with these
+    /// settings equal can be reused (`harmoq tables --reuse`). The differing ones, named (empty = compatible).
+    public static func differences(_ a: Spec, _ b: Spec) -> [String] {
+        var d: [String] = []
+        if a.patches != b.patches { d.append("patches \(a.patches) vs \(b.patches)") }
+        if a.iterations != b.iterations { d.append("iterations \(a.iterations) vs \(b.iterations)") }
+        if a.refinementRows != b.refinementRows { d.append("refinement rows \(a.refinementRows) vs \(b.refinementRows)") }
+        if a.seed != b.seed { d.append("seed \(a.seed) vs \(b.seed)") }
+        if a.imageLimit != b.imageLimit { d.append("image limit \(a.imageLimit.map(String.init) ?? "none") vs \(b.imageLimit.map(String.init) ?? "none")") }
+        if a.rotation != b.rotation { d.append("--rotate \(a.rotation?.rawValue ?? "none") vs \(b.rotation?.rawValue ?? "none")") }
+        if a.dqcIterations != b.dqcIterations { d.append("DQC iterations \(a.dqcIterations.map(String.init) ?? "default") vs \(b.dqcIterations.map(String.init) ?? "default")") }
+        if a.ablationBits != b.ablationBits { d.append("ablation bits \(a.ablationBits) vs \(b.ablationBits)") }
+        return d
+    }
+
     /// The refinement modes of the run's refined rows (`refineModes`, default block).
     static func modes(_ spec: Spec) -> [String] { spec.refineModes ?? ["block"] }
 
@@ -129,7 +153,7 @@ public enum PaperTables {
             func evaluate(_ table: String, _ row: String, _ bits: String, _ qp: QParams?, _ seconds: Double, _ peak: Double? = nil) throws {
                 if let old = previous(table, row, bits) {
                     cells += old
-                    log?("table \(table) ×\(scale) \(row) \(bits): kept from the interrupted run (--resume)")
+                    log?("table \(table) ×\(scale) \(row) \(bits): kept from an earlier run (--resume / --reuse)")
                     return
                 }
                 var net: any SRModel = model
@@ -165,12 +189,12 @@ public enum PaperTables {
                 let r = try DQCTrainer.run(modelPath: modelPath, sources: sources, options: o, toolVersion: "tables") { log?($0) }
                 return (r.qparams, r.seconds, peakIsPerCell ? ProcessMemory.peakResidentMiB() : nil)
             }
-            func calibrate(_ m: CalibrationMethod, _ wb: Int, _ ab: Int) throws -> (QParams, Double, Double?) {
+            func calibrate(_ m: CalibrationMethod, _ wb: Int, _ ab: Int, rotation: RotationKind? = nil) throws -> (QParams, Double, Double?) {
                 let t0 = Date()
                 let peakIsPerCell = ProcessMemory.resetPeak()
                 var o = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
                 o.seed = spec.seed
-                o.rotation = spec.rotation
+                o.rotation = rotation ?? spec.rotation
                 let sites = try ModelCalibrator.calibrate(weights: weights, patches: patches.lr, options: o)
                 var qp = QParams(calibrated: o, modelPath: modelPath, architecture: model.architecture.rawValue, scale: scale,
                                  toolVersion: "tables", patchCount: spec.patches, patchSources: [], notes: [], sites: sites)
@@ -183,12 +207,16 @@ public enum PaperTables {
                 for b in spec.table1Bits {
                     let bits = "W\(b)A\(b)"
                     for name in spec.table1Methods {
-                        let refinedRows = spec.refineMethods?.contains(name) == true ? modes(spec).map { refinedRow(name, mode: $0) } : []
-                        if try keptAll("1", [name] + refinedRows, bits) { continue }
-                        let (qp, s, peak) = try MethodRegistry.named(name).kind == .outputLevel
-                            ? twoDQuant(b) : calibrate(try method(name, spec: spec), b, b)
-                        try evaluate("1", name, bits, qp, s, peak)
-                        for (mode, row) in zip(modes(spec), refinedRows) { try evaluateRefined("1", row, bits, qp, mode, s, peak) }
+                        let kinds: [RotationKind?] = [nil] + (spec.rotatedMethods?.contains(name) == true ? [spec.rotatedKind ?? .hadamard] : [])
+                        for kind in kinds {
+                            let row = kind.map { rotatedRow(name, kind: $0) } ?? name
+                            let refinedRows = spec.refineMethods?.contains(name) == true ? modes(spec).map { refinedRow(row, mode: $0) } : []
+                            if try keptAll("1", [row] + refinedRows, bits) { continue }
+                            let (qp, s, peak) = try MethodRegistry.named(name).kind == .outputLevel
+                                ? twoDQuant(b) : calibrate(try method(name, spec: spec), b, b, rotation: kind)
+                            try evaluate("1", row, bits, qp, s, peak)
+                            for (mode, r) in zip(modes(spec), refinedRows) { try evaluateRefined("1", r, bits, qp, mode, s, peak) }
+                        }
                     }
                 }
             }
@@ -276,6 +304,10 @@ public enum PaperTables {
         s += "Generated by `\(command)`. Run: scales \(spec.scales.map { "×\($0)" }.joined(separator: ", ")), sets \(spec.sets.joined(separator: ", ")), "
         s += "\(spec.patches) calibration patches (64×64 LR from DIV2K-calib + T91, seed \(spec.seed); the paper used 1000 DIV2K images), "
         if let r = spec.rotation { s += "online \(r.rawValue) rotations at the inputs of every qkv, fc1 and fc2 (`--rotate \(r.rawValue)`), " }
+        if let m = spec.rotatedMethods, !m.isEmpty {
+            let k = (spec.rotatedKind ?? .hadamard).rawValue
+            s += "rows \"+ \(k) rotation\" = the same method calibrated with online \(k) rotations at the inputs of every qkv, fc1 and fc2 (`harmoq calibrate --rotate \(k)`, docs/rotations.md; refined rows refine that plan, the rotations fixed), "
+        }
         let refining = !(spec.refineMethods ?? []).isEmpty
         if (refining && modes(spec).contains(where: { $0.hasPrefix("block") })) || spec.table2Refine == true {
             s += "rows \"+ block refinement\" = the same plan after block reconstruction with `harmoq refine`'s defaults on the same patches (\(BlockReconstructionOptions().iterations) Adam iterations per block × batch \(BlockReconstructionOptions().batch), bounds and weights within ±1 step; `harmoq calibrate --method harmoq` runs it by default; Calib. s includes it), "

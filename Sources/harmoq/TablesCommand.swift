@@ -76,6 +76,15 @@ struct Tables: ParsableCommand {
     @Option(help: "DQC iterations of the 2dquant rows (default: `harmoq calibrate --method 2dquant`'s, 50 × batch 2).")
     var dqcIterations: Int?
 
+    @Option(help: "Comma-separated Table-1 methods that also get a row '<method> + <kind> rotation': the method calibrated with online rotations (--rotated-kind) at every qkv, fc1 and fc2 input, as `harmoq calibrate --rotate`; with --refine-methods also its refined rows (docs/rotations.md).")
+    var rotatedMethods: String?
+
+    @Option(help: "With --rotated-methods: the rotation of those rows, hadamard or random (default hadamard).")
+    var rotatedKind: RotateOption = .hadamard
+
+    @Option(help: "Take the cells of an earlier run's JSON (<prefix>.json) instead of recomputing them, where row, bits, scale and set match; its settings (patches, iterations, seed, refinement rows, image limit, --rotate, DQC iterations) must equal this run's. Repeatable.")
+    var reuse: [String] = []
+
     @Flag(help: "Continue an interrupted run from <out>.partial.json (written after every cell): its cells are kept and only the missing ones are computed. Every setting must be the same.")
     var resume = false
 
@@ -154,6 +163,22 @@ struct Tables: ParsableCommand {
             guard spec.table1Methods.contains("2dquant") else { throw CLIError("--dqc-iterations needs 2dquant among --methods") }
             spec.dqcIterations = dqcIterations
         }
+        if let rotatedMethods {
+            let names = list(rotatedMethods)
+            guard !names.isEmpty else { throw CLIError("--rotated-methods must name at least one Table-1 method") }
+            for n in names where !spec.table1Methods.contains(n) {
+                throw CLIError("--rotated-methods: '\(n)' is not a Table-1 method (use some of \(spec.table1Methods.joined(separator: ", ")))")
+            }
+            for n in names where (try? MethodRegistry.named(n).kind) == .outputLevel {
+                throw CLIError("--rotated-methods: '\(n)' does not compose with online rotations (as `harmoq calibrate --rotate`)")
+            }
+            guard rotatedKind == .hadamard || rotatedKind == .random else {
+                throw CLIError("--rotated-kind must be hadamard or random, got '\(rotatedKind.rawValue)'")
+            }
+            guard spec.rotation == nil else { throw CLIError("--rotated-methods adds rotated rows to an unrotated run; drop --rotate") }
+            spec.rotatedMethods = names
+            spec.rotatedKind = rotatedKind.kind
+        }
         if let limit { guard limit >= 1 else { throw CLIError("--limit must be ≥ 1") }; spec.imageLimit = limit }
         let command = "harmoq tables" + CommandLine.arguments.dropFirst(2).filter { $0 != "--resume" }.map { " " + $0 }.joined()
         let enc = JSONEncoder()
@@ -169,6 +194,16 @@ struct Tables: ParsableCommand {
             }
             done = doc.cells
             CalibrationCLI.stderr("harmoq tables: resuming from \(partial) (\(done.count) cells kept)")
+        }
+        for path in reuse {
+            let doc: Doc
+            do { doc = try JSONDecoder().decode(Doc.self, from: Data(contentsOf: URL(fileURLWithPath: path))) }
+            catch { throw CLIError("--reuse: cannot read the tables JSON '\(path)': \(error)") }
+            let d = PaperTables.differences(doc.spec, spec)
+            guard d.isEmpty else { throw CLIError("--reuse: '\(path)' (`\(doc.command)`) was made with other settings: \(d.joined(separator: "; "))") }
+            let new = doc.cells.filter { c in !done.contains { $0.table == c.table && $0.row == c.row && $0.bits == c.bits && $0.scale == c.scale && $0.set == c.set } }
+            done += new
+            CalibrationCLI.stderr("harmoq tables: \(new.count) cells of \(path) can be reused")
         }
         let cells = try PaperTables.run(spec: spec, shared: shared, done: done, onCell: { cells in
             try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: partial)

@@ -34,4 +34,25 @@ struct TablesResumeTests {
         #expect(some.first { $0.row == "FP (DAT-light)" }?.psnr == 1.25)
         #expect(last.contains { $0.row == "minmax" && $0.psnr == computed.psnr })
     }
+
+    /// `--rotated-methods`: a method also gets the row "<method> + hadamard rotation", calibrated with online Hadamard
+    /// rotations (another plan: another PSNR than the kept unrotated cell's real value), and its refined rows are named
+    /// after it; `--reuse` takes cells only from a run whose settings match, naming the ones that differ.
+    @Test func rotatedRowsAreCalibratedWithRotationsAndReuseChecksSettings() throws {
+        let shared = SharedData.root.path
+        var spec = Self.spec()
+        spec.rotatedMethods = ["minmax"]
+        let fp = PaperTables.Cell(table: "1", row: "FP (DAT-light)", bits: "32", set: "Set5", scale: 2, psnr: 1.25, ssim: 0.5, calibrationSeconds: 0)
+        let plain = try PaperTables.run(spec: Self.spec(), shared: shared, done: [fp])
+        let mm = try #require(plain.first { $0.row == "minmax" })
+        let all = try PaperTables.run(spec: spec, shared: shared, done: [fp, mm])
+        #expect(all.map(\.row) == ["FP (DAT-light)", "Bicubic", "minmax", "minmax + hadamard rotation"])
+        let rotated = try #require(all.first { $0.row == PaperTables.rotatedRow("minmax", kind: .hadamard) })
+        #expect(rotated.psnr > 20 && rotated.psnr < 45 && rotated.psnr != mm.psnr, "rotated \(rotated.psnr) vs unrotated \(mm.psnr)")
+        #expect(PaperTables.refinedRow(PaperTables.rotatedRow("dobi", kind: .hadamard), mode: "block") == "dobi + hadamard rotation + block refinement")
+        #expect(PaperTables.differences(spec, Self.spec()).isEmpty, "the rows asked for are not a setting")
+        var other = spec
+        other.patches = 2; other.rotation = .random
+        #expect(PaperTables.differences(other, spec) == ["patches 2 vs 1", "--rotate random vs none"])
+    }
 }

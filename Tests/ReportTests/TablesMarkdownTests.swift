@@ -52,4 +52,12 @@ struct TablesMarkdownTests {
         #expect(md.contains("rows \"+ model refinement\""))
         #expect(md.contains("DQC: 7 Adam iterations"))
     }
+
+    @Test func rotatedRowsHeader() {
+        var spec = PaperTables.Spec.quick
+        #expect(!PaperTables.markdown([], spec: spec, command: "harmoq tables").contains("rotation\" ="))
+        spec.rotatedMethods = ["minmax"]; spec.rotatedKind = .random
+        let md = PaperTables.markdown([], spec: spec, command: "harmoq tables")
+        #expect(md.contains("rows \"+ random rotation\" = the same method calibrated with online random rotations"))
+    }
 }
