@@ -181,12 +181,13 @@ public enum PaperTables {
                 try evaluate(table, row, bits, r, seconds + Date().timeIntervalSince(t0),
                              [peak, ProcessMemory.peakResidentMiB()].compactMap { $0 }.max())
             }
-            func twoDQuant(_ bits: Int) throws -> (QParams, Double, Double?) {
+            func twoDQuant(_ bits: Int, rotation: RotationKind? = nil) throws -> (QParams, Double, Double?) {
                 let peakIsPerCell = ProcessMemory.resetPeak()
                 var o = DQCTrainer.Options()
                 o.bits = bits; o.seed = spec.seed
+                o.rotation = rotation ?? spec.rotation
                 if let it = spec.dqcIterations { o.iterations = it }
-                let r = try DQCTrainer.run(modelPath: modelPath, sources: sources, options: o, toolVersion: "tables") { log?($0) }
+                let r = try DQCTrainer.run(modelPath: modelPath, weights: weights, sources: sources, options: o, toolVersion: "tables") { log?($0) }
                 return (r.qparams, r.seconds, peakIsPerCell ? ProcessMemory.peakResidentMiB() : nil)
             }
             func calibrate(_ m: CalibrationMethod, _ wb: Int, _ ab: Int, rotation: RotationKind? = nil) throws -> (QParams, Double, Double?) {
@@ -213,7 +214,7 @@ public enum PaperTables {
                             let refinedRows = spec.refineMethods?.contains(name) == true ? modes(spec).map { refinedRow(row, mode: $0) } : []
                             if try keptAll("1", [row] + refinedRows, bits) { continue }
                             let (qp, s, peak) = try MethodRegistry.named(name).kind == .outputLevel
-                                ? twoDQuant(b) : calibrate(try method(name, spec: spec), b, b, rotation: kind)
+                                ? twoDQuant(b, rotation: kind) : calibrate(try method(name, spec: spec), b, b, rotation: kind)
                             try evaluate("1", row, bits, qp, s, peak)
                             for (mode, r) in zip(modes(spec), refinedRows) { try evaluateRefined("1", r, bits, qp, mode, s, peak) }
                         }

@@ -112,7 +112,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "After calibrating, refine the plan at the output level with `harmoq refine`'s defaults on the same patches: none | block (block reconstruction of every clipping bound and of the weights within ±1 step) | model (whole-model distillation of the bounds) | block+model (DAT-light and SwinIR-light; docs/refinement.md). The refined plan replaces the output. Default: the method's own (harmoq: block on DAT-light, the best preset measured there; SwinIR-light and the other methods: none).")
     var refine: CalibrationRefinement?
 
-    @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan) | learned (the seeded Hadamard, then learned on the orthogonal group by the block refinement, `refine --learn-rotations`; needs --refine block or block+model, or harmoq's default refinement). Composes with every method except 2dquant; docs/rotations.md.")
+    @Option(help: "Online orthogonal rotations at the inputs of every qkv, fc1 and fc2 (x → x·R before the quantizer, W → W·R stored; the FP model is unchanged): none | hadamard (Hadamard with seeded random signs: Paley order 60, 2×60 = 120, Sylvester 2^k) | random (seeded Haar-random orthogonal, stored in the plan) | learned (the seeded Hadamard, then learned on the orthogonal group by the block refinement, `refine --learn-rotations`; needs --refine block or block+model, or harmoq's default refinement). Composes with every method (2dquant: hadamard and random, DOBI and DQC then run on the rotated model); docs/rotations.md.")
     var rotate: RotateOption = .none
 
     @Option(help: "Free rotations of the attention operands q and k, folded into the qkv weight rows and bias (DAT-light spatial-window blocks; per head, q·kᵀ unchanged, no online cost): none | random (seeded Haar-random of order 10 per head; the head dimension 10 has no Hadamard matrix). Composes with --rotate; not with --refine. docs/rotations.md.")
@@ -126,14 +126,14 @@ struct Calibrate: ParsableCommand {
         guard rotateOperands != .learned else {
             throw CLIError("--rotate-operands learned: the operand rotations are folded, not learned (use none or random)")
         }
+        if method.registered.kind == .outputLevel, rotate == .learned || rotateOperands != .none {
+            throw CLIError("--method \(method.name): \(rotate == .learned ? "--rotate learned (learned by block refinement, which its DQC replaces)" : "--rotate-operands (its DQC trains the model's own qkv biases)") is not available; --rotate hadamard or random is")
+        }
         if rotate == .learned {
             // Checked before calibrating: the rotations are learned by the block refinement that follows.
             let block = refine.map { $0 == .block || $0 == .blockModel } ?? (method.registered.defaultRefinement?.block != nil)
             guard block else { throw CLIError("--rotate learned: the rotations are learned by block refinement; pass --refine block or block+model") }
             guard rotateOperands == .none else { throw CLIError("--rotate learned is not available with --rotate-operands (the refinement reads the model's own qkv biases)") }
-        }
-        if rotation != nil || rotateOperands != .none, method.registered.kind == .outputLevel {
-            throw CLIError("--rotate is not available with --method \(method.name) (its DOBI + DQC run their own forward); use --method dobi --rotate \(rotate.rawValue)")
         }
         if method.registered.kind == .outputLevel {
             guard refine == nil || refine == CalibrationRefinement.none else {
@@ -253,6 +253,8 @@ extension Calibrate {
         guard wb == ab, wb <= 16 else { throw CLIError("--method 2dquant quantizes weights and activations with the same bits (w4a4, w3a3, w2a2), got \(bits)") }
         var o = DQCTrainer.Options()
         o.bits = wb; o.dobiPatches = dobiPatches; o.iterations = dqcIterations; o.batch = batch; o.lr = lr; o.seed = seed
+        o.rotation = rotate.kind
+        o.rotationLayers = try CalibrationCLI.rotationLayers(rotateSites)
         let srcs = try data.resolve(command: "calibrate")
         let outcome: DQCTrainer.Outcome
         do {

@@ -169,9 +169,6 @@ struct Tables: ParsableCommand {
             for n in names where !spec.table1Methods.contains(n) {
                 throw CLIError("--rotated-methods: '\(n)' is not a Table-1 method (use some of \(spec.table1Methods.joined(separator: ", ")))")
             }
-            for n in names where (try? MethodRegistry.named(n).kind) == .outputLevel {
-                throw CLIError("--rotated-methods: '\(n)' does not compose with online rotations (as `harmoq calibrate --rotate`)")
-            }
             guard rotatedKind == .hadamard || rotatedKind == .random else {
                 throw CLIError("--rotated-kind must be hadamard or random, got '\(rotatedKind.rawValue)'")
             }

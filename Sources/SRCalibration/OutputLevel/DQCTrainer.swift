@@ -27,6 +27,9 @@ public enum DQCTrainer {
         public var featureWeight = 5.0
         public var augment = true
         public var seed: UInt64 = 0
+        /// `--rotate hadamard|random`: online rotations (`TwoDQuantRotations`) at the inputs of `rotationLayers`; nil = none.
+        public var rotation: RotationKind? = nil
+        public var rotationLayers: Set<RotationPolicy.Layer> = RotationPolicy.defaultLayers
         public init() {}
     }
 
@@ -56,39 +59,52 @@ public enum DQCTrainer {
         case dat(DATLightBackward, featureBlocks: [Int])
     }
 
-    public static func run(modelPath: String, sources: [String], options o: Options, toolVersion: String,
-                           log: ((String) -> Void)? = nil) throws -> Outcome {
+    /// `weights`: the state dict of `modelPath` when the caller holds it already (nil = read from the file).
+    public static func run(modelPath: String, weights loaded: [String: Tensor]? = nil, sources: [String], options o: Options,
+                           toolVersion: String, log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
         guard o.iterations >= 0, o.batch >= 1, o.dobiPatches >= 1 else {
             throw QuantError("2dquant: iterations ≥ 0, batch ≥ 1 and DOBI patches ≥ 1 are required")
         }
-        let weights = try ModelLoader.readStateDict(path: modelPath)
+        let weights = try loaded ?? ModelLoader.readStateDict(path: modelPath)
         let engine = try ModelLoader.build(weights: weights, source: modelPath, options: .init(splitQKV: true))
         let layout = try TwoDQuantLayout.quantizers(of: engine)
+        let rotations = try o.rotation.map { try TwoDQuantRotations(model: engine, kind: $0, seed: o.seed, layers: o.rotationLayers) }
         // Stage 1: DOBI on the FP activations of the calibration batch.
         let calib = try CalibrationPatches.draw(count: o.dobiPatches, scale: engine.scale, seed: o.seed, sources: sources)
         log?("2dquant: \(engine.architecture.rawValue) ×\(engine.scale), \(layout.count) quantizers, W\(o.bits)A\(o.bits); "
              + "DOBI on \(o.dobiPatches) LR patches 64×64 (official: 32)")
-        let dobi = try TwoDQuantDOBI.calibrate(model: engine, inputs: calib.lr, bits: o.bits) { log?($0) }
+        let dobi = try TwoDQuantDOBI.calibrate(model: engine, inputs: calib.lr, bits: o.bits, rotations: rotations?.matrices ?? [:]) { log?($0) }
         let set = try TwoDQuantSiteSet(layout: layout, bounds: dobi.mapValues { ($0.lower, $0.upper) }, bits: o.bits)
         var notes = ["2DQuant (DOBI + DQC): DOBI on \(o.dobiPatches) LR patches (seed \(o.seed)); DQC \(o.iterations) iterations × batch "
                      + "\(o.batch), Adam lr \(o.lr) betas (\(o.beta1), \(o.beta2)) eps \(o.eps); loss l_pix + \(o.featureWeight)·Σ l_feat "
                      + "with the official normalisation quirks; official: 32 DOBI patches, 4000 × 16 on DF2K"]
+        if let r = rotations, let k = o.rotation {
+            notes.append("online \(k.rawValue) rotations (seed \(o.seed)) at \(r.sites.count) Linear inputs (split q/k/v of a block share one): "
+                         + "DOBI and DQC on x·R and W·R; the FP teacher unrotated")
+        }
+        let studentWeights = try rotations.map { try $0.rotatedWeights(weights, model: engine) } ?? weights
         // Stage 2: DQC on augmented patches drawn once.
         let pool = o.iterations == 0 ? nil
             : try CalibrationPatches.draw(count: o.iterations * o.batch, scale: engine.scale, seed: o.seed &+ 0x2d0, sources: sources)
         var rng = SplitMix64(seed: o.seed &+ 0xa06)
-        let (losses, trainNotes) = try train(engine: engine, weights: weights, set: set, options: o, log: log) { it in
+        let (losses, trainNotes) = try train(engine: engine, weights: studentWeights, set: set, options: o, rotations: rotations, log: log) { it in
             (0..<o.batch).map { b -> Tensor in
                 let t = pool!.lr[it * o.batch + b]
                 return o.augment ? augment(t, &rng) : t
             }
         }
         notes += trainNotes
-        var qp = try TwoDQuantLayout.qparams(bounds: set.bounds, model: engine, modelName: (modelPath as NSString).lastPathComponent,
+        // The plan stores what the student ran: W·R and each site's rotation record.
+        let planModel = rotations == nil ? engine : try ModelLoader.build(weights: studentWeights, source: modelPath, options: .init(splitQKV: true))
+        var qp = try TwoDQuantLayout.qparams(bounds: set.bounds, model: planModel, modelName: (modelPath as NSString).lastPathComponent,
                                              bits: o.bits, method: "2dquant", patchCount: o.dobiPatches,
                                              patchSources: calib.origins.map { "\(($0.source as NSString).lastPathComponent)@\($0.x),\($0.y)" },
                                              notes: notes)
+        if let r = rotations {
+            qp.rotation = o.rotation
+            for i in qp.sites.indices { qp.sites[i].rotation = r.sites[qp.sites[i].name]?.record }
+        }
         qp.modelFingerprint = ModelFingerprint.of(weights)
         qp.toolVersion = toolVersion
         return Outcome(qparams: qp, losses: losses, seconds: Date().timeIntervalSince(t0))
@@ -96,15 +112,18 @@ public enum DQCTrainer {
 
     /// DQC proper: `options.iterations` Adam steps on the bounds of `set` (installed in place), batch `nextBatch(i)` for
     /// iteration i, teacher = `engine` in FP (no hook). Returns l_total per iteration (before its step) and notes.
+    /// With `rotations` the student (built from `weights`, which then hold W·R at the rotated sites) quantizes x·R there.
     public static func train(engine: any SRModel, weights: [String: Tensor], set: TwoDQuantSiteSet, options o: Options,
-                             log: ((String) -> Void)? = nil, nextBatch: (Int) throws -> [Tensor]) throws -> (losses: [Double], notes: [String]) {
+                             rotations: TwoDQuantRotations? = nil, log: ((String) -> Void)? = nil,
+                             nextBatch: (Int) throws -> [Tensor]) throws -> (losses: [Double], notes: [String]) {
+        let quantizers = rotations.map { $0.wrapping(set.siteQuantizers) } ?? set.siteQuantizers
         let stages = TwoDQuantLayout.featureStages(of: engine)
         let student: Student
         let featureWeight = o.featureWeight
         var notes: [String] = []
         switch engine.architecture {
         case .swinIRLight:
-            let m = try SwinIRLightBackward(weights: weights, scale: engine.scale, quantizers: set.siteQuantizers)
+            let m = try SwinIRLightBackward(weights: weights, scale: engine.scale, quantizers: quantizers)
             let names = m.blockNames
             let idx = stages.map { s -> Int in
                 // "layer{i}_block{j}" → "layers.i.residual_group.blocks.j"
@@ -118,7 +137,7 @@ public enum DQCTrainer {
                 guard let i = Int(s.dropFirst("block".count)) else { throw QuantError("DQC: unexpected DAT-light feature stage '\(s)'") }
                 return i
             }
-            student = .dat(try DATLightBackward(weights: weights, scale: engine.scale, quantizers: set.siteQuantizers), featureBlocks: idx)
+            student = .dat(try DATLightBackward(weights: weights, scale: engine.scale, quantizers: quantizers), featureBlocks: idx)
         }
         let loss = DQCLoss(pixelWeight: o.pixelWeight, featureWeight: featureWeight)
         var adam = BoundAdam(count: 2 * set.layout.count, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps)

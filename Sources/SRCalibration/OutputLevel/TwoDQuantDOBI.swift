@@ -59,14 +59,20 @@ public enum TwoDQuantDOBI {
         return e
     }
 
-    /// Captures selected sites' inputs over several forwards (concatenated in input order).
+    /// Captures selected sites' inputs over several forwards (concatenated in input order); a site with a rotation is
+    /// captured rotated (x·R, what its quantizer sees), the forward itself unchanged.
     final class Capture: ActivationHook {
         let wanted: Set<Int>
+        let rotations: [Int: OnlineRotation]
         var values: [Int: [Float]] = [:]
-        init(_ wanted: Set<Int>) { self.wanted = wanted }
+        init(_ wanted: Set<Int>, rotations: [Int: OnlineRotation] = [:]) { self.wanted = wanted; self.rotations = rotations }
         func process(site: Site, index: Int, values v: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
             guard wanted.contains(index) else { return }
-            values[index, default: []].append(contentsOf: v)
+            if let r = rotations[index] {
+                values[index, default: []].append(contentsOf: r.rotated(UnsafeBufferPointer(v), rows: v.count / r.order))
+            } else {
+                values[index, default: []].append(contentsOf: v)
+            }
         }
     }
 
@@ -81,9 +87,11 @@ public enum TwoDQuantDOBI {
     /// DOBI bounds of every 2DQuant quantizer of `model` (built with splitQKV) on the calibration batch `inputs`.
     /// Activations are captured a group of sites at a time so that at most about `maxCapturedValues` floats are held
     /// (each group costs one FP forward of the batch). The three qkv activation quantizers of a block see the same
-    /// tensor (as in the official code); it is searched once and the result shared.
+    /// tensor (as in the official code); it is searched once and the result shared. `rotations` (site name → R; the
+    /// split q/k/v of a block share one, `TwoDQuantRotations`): those sites' weights are searched as W·R and their
+    /// inputs as x·R, on the unrotated model's FP forward.
     public static func calibrate(model: any SRModel, inputs: [Tensor], bits: Int, candidates: Int = 100,
-                                 maxCapturedValues: Int = 1 << 26,
+                                 maxCapturedValues: Int = 1 << 26, rotations: [String: Rotation] = [:],
                                  progress: ((String) -> Void)? = nil) throws -> [String: Search] {
         guard !inputs.isEmpty else { throw QuantError("DOBI: no calibration inputs") }
         let savedHook = model.hook, savedExecutor = model.linearExecutor, savedOperands = model.operandExecutor
@@ -95,12 +103,19 @@ public enum TwoDQuantDOBI {
         var out: [String: Search] = [:]
         // Weights.
         for q in quantizers where q.role == .weight {
-            let w = try model.linearWeight(try model.site(named: q.site)).weight.data
+            let site = try model.site(named: q.site)
+            var w = try model.linearWeight(site).weight.data
+            if let r = rotations[q.site], case let .linear(_, outF) = site.kind { w = r.rotateWeight(w, outputs: outF) }
             out[q.name] = try search(w, bits: bits, candidates: candidates)
         }
         progress?("DOBI: \(out.count) weight quantizers done")
         // Activations: which site indices to capture (qkv.k / qkv.v inputs are qkv.q's).
         let indexOf = Dictionary(uniqueKeysWithValues: model.sites.enumerated().map { ($1.name, $0) })
+        var online: [Int: OnlineRotation] = [:]
+        for (name, r) in rotations {
+            guard let i = indexOf[name] else { throw QuantError("DOBI: rotation for unknown site '\(name)'") }
+            online[i] = OnlineRotation(r)
+        }
         func shared(_ site: String) -> String? {
             for t in [".attn.qkv.k", ".attn.qkv.v"] where site.hasSuffix(t) { return String(site.dropLast(1)) + "q" }
             return nil
@@ -119,7 +134,7 @@ public enum TwoDQuantDOBI {
             held += n
         }
         for (g, group) in groups.enumerated() {
-            let cap = Capture(Set(group.map { indexOf[$0.site]! }))
+            let cap = Capture(Set(group.map { indexOf[$0.site]! }), rotations: online)
             model.hook = cap
             for x in inputs { _ = try model.forward(x) }
             model.hook = nil
