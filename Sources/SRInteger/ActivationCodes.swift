@@ -14,7 +14,7 @@ public enum ActivationCodes {
     static func check(_ q: Quantizer) throws {
         guard q.isCentred, q.bits <= 8 else {
             throw IntegerError("integer activations need a symmetric or integer-zero-point quantizer of ≤ 8 bits, got \(q.scheme) "
-                               + "\(q.bits) bits\(q.scheme == .affine ? " with a float zero point (calibrate with --zero-point integer)" : "")")
+                               + "\(q.bits) bits\(q.scheme == .affine ? " with a float zero point (calibrate with --zero-point integer; `--method 2dquant` keeps the official float zero point and has no integer form)" : "")")
         }
     }
 

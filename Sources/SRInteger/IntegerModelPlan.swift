@@ -99,7 +99,7 @@ public final class IntegerModelPlan: LinearExecutor {
             let aq = try l.activationQuantizer()
             guard cq.quantizers.allSatisfy(\.isCentred), aq.isCentred else {
                 throw IntegerError("site \(site.name): integer execution needs symmetric or integer-zero-point quantizers "
-                                   + "(got \(l.weightScheme) / \(l.activationScheme) with a float zero point); calibrate with --zero-point integer")
+                                   + "(got \(l.weightScheme) / \(l.activationScheme) with a float zero point); calibrate with --zero-point integer (dobi, 2dquant-scheme; `--method 2dquant` keeps the official float zero point and has no integer form)")
             }
             let packed = try PackedLinearWeight(weight: Tensor(shape: [l.outputs, l.inputs], data: l.weight), quantizer: cq)
             // The plan's bias when it carries one: its weight rows are folded, so the model's bias would not match them.
