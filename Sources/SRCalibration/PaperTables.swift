@@ -182,7 +182,7 @@ public enum PaperTables {
                              [peak, ProcessMemory.peakResidentMiB()].compactMap { $0 }.max())
             }
             func twoDQuant(_ bits: Int, rotation: RotationKind? = nil) throws -> (QParams, Double, Double?) {
-                let peakIsPerCell = ProcessMemory.resetPeak()
+                let peakIsPerCell = ProcessMemory.trimAndResetPeak() != nil
                 var o = DQCTrainer.Options()
                 o.bits = bits; o.seed = spec.seed
                 o.rotation = rotation ?? spec.rotation
@@ -192,7 +192,7 @@ public enum PaperTables {
             }
             func calibrate(_ m: CalibrationMethod, _ wb: Int, _ ab: Int, rotation: RotationKind? = nil) throws -> (QParams, Double, Double?) {
                 let t0 = Date()
-                let peakIsPerCell = ProcessMemory.resetPeak()
+                let peakIsPerCell = ProcessMemory.trimAndResetPeak() != nil
                 var o = ModelCalibrationOptions(method: m, weightBits: wb, activationBits: ab)
                 o.seed = spec.seed
                 o.rotation = rotation ?? spec.rotation
@@ -322,7 +322,7 @@ public enum PaperTables {
             s += "`2dquant` = the official 2DQuant (DOBI on \(o.dobiPatches) patches, then DQC: \(spec.dqcIterations ?? o.iterations) Adam iterations × batch \(o.batch), lr \(o.lr), pixel + \(o.featureWeight)·feature loss; official budget 4000 × 16; docs/2dquant.md), "
         }
         s += "\(spec.iterations) ABR iterations per linear site (paper: 3000). All sites (72 linear + 108 attention operands) quantized; "
-        s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss keeping the best bounds, affine per-tensor activation grid), `harmoq-literal` = formulas as printed (symmetric activation grid). Calib. peak MiB = process peak RSS during that calibration (model and evaluation buffers included). "
+        s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss keeping the best bounds, affine per-tensor activation grid), `harmoq-literal` = formulas as printed (symmetric activation grid). Calib. peak MiB = process peak RSS during that calibration, freed heap returned to the system at its start (`malloc_trim`; the model, the sets and the run's buffers included). "
         s += "These are our measurements on DAT-light; the paper's tables are on SwinIR-light and HAT-S and are not reproduced here.\n"
         let cols = Array(Set(cells.map { "\($0.set) ×\($0.scale)" })).sorted()
         let titles = ["1": "Table 1 — methods × bit widths", "2": "Table 2 — SRC/HSO/ABR ablation (corrected variant)",
