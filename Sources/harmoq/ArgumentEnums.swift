@@ -51,3 +51,9 @@ enum RotateOption: String, CaseIterable, ExpressibleByArgument, Sendable {
     case none, hadamard, random, learned
     var kind: RotationKind? { self == .none ? nil : RotationKind(rawValue: rawValue) }
 }
+
+/// `calibrate --method 2dquant --budget` (`DQCTrainer.Options.Budget`).
+enum TwoDQuantBudgetOption: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case `default`, official
+    var budget: DQCTrainer.Options.Budget { self == .official ? .official : .default }
+}

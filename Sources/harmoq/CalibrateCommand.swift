@@ -85,14 +85,17 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Calibrate only the first N sites in execution order (the rest stay float; for quick tests).")
     var siteLimit: Int?
 
-    @Option(help: "2dquant: LR patches 64×64 of the DOBI batch (official 32; DOBI searches every value of every activation).")
-    var dobiPatches: Int = 4
+    @Option(help: "2dquant: the budget preset: default (DOBI on 4 patches, DQC 50 iterations × batch 2: minutes on 2 cores) | official (the 2DQuant paper's: DOBI on 32 patches, DQC 4000 × 16: days on 2 cores). --dobi-patches, --dqc-iterations and --batch override it.")
+    var budget: TwoDQuantBudgetOption = .default
 
-    @Option(help: "2dquant: DQC iterations (official 4000).")
-    var dqcIterations: Int = 50
+    @Option(help: "2dquant: LR patches 64×64 of the DOBI batch (default 4, official 32; DOBI searches every value of every activation).")
+    var dobiPatches: Int?
 
-    @Option(help: "2dquant: DQC batch size (official 16).")
-    var batch: Int = 2
+    @Option(help: "2dquant: DQC iterations (default 50, official 4000).")
+    var dqcIterations: Int?
+
+    @Option(help: "2dquant: DQC batch size (default 2, official 16).")
+    var batch: Int?
 
     @Option(help: "2dquant: DQC Adam learning rate (official 1e-2).")
     var lr: Double = 1e-2
@@ -141,6 +144,9 @@ struct Calibrate: ParsableCommand {
             }
             guard zeroPoint == nil else { throw CLIError("--zero-point is not available with --method 2dquant (the official 2DQuant grid has a float zero point)") }
             return try runTwoDQuant()
+        }
+        if budget != .default || dobiPatches != nil || dqcIterations != nil || batch != nil {
+            throw CLIError("--budget, --dobi-patches, --dqc-iterations and --batch set 2dquant's DOBI + DQC; --method \(method.name) has neither")
         }
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         let m = try CalibrationCLI.method(method.registered, settings: try settings())
@@ -251,8 +257,11 @@ extension Calibrate {
     func runTwoDQuant() throws {
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         guard wb == ab, wb <= 16 else { throw CLIError("--method 2dquant quantizes weights and activations with the same bits (w4a4, w3a3, w2a2), got \(bits)") }
-        var o = DQCTrainer.Options()
-        o.bits = wb; o.dobiPatches = dobiPatches; o.iterations = dqcIterations; o.batch = batch; o.lr = lr; o.seed = seed
+        var o = DQCTrainer.Options(budget: budget.budget)
+        o.bits = wb; o.lr = lr; o.seed = seed
+        if let dobiPatches { o.dobiPatches = dobiPatches }
+        if let dqcIterations { o.iterations = dqcIterations }
+        if let batch { o.batch = batch }
         o.rotation = rotate.kind
         o.rotationLayers = try CalibrationCLI.rotationLayers(rotateSites)
         let srcs = try data.resolve(command: "calibrate")
@@ -264,8 +273,8 @@ extension Calibrate {
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s", out, outcome.qparams.sites.count, outcome.seconds))
         if let report {
             var r = CalibrationReport(qparams: out, method: "2dquant", bits: bits, seconds: outcome.seconds,
-                                      peakMemoryMiB: ProcessMemory.peakResidentMiB(), patches: dobiPatches, sites: outcome.qparams.sites.count)
-            r.dobiPatches = dobiPatches; r.dqcIterations = dqcIterations; r.batch = batch; r.losses = outcome.losses
+                                      peakMemoryMiB: ProcessMemory.peakResidentMiB(), patches: o.dobiPatches, sites: outcome.qparams.sites.count)
+            r.dobiPatches = o.dobiPatches; r.dqcIterations = o.iterations; r.batch = o.batch; r.losses = outcome.losses
             try r.write(to: report)
         }
     }

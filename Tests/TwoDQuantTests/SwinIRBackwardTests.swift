@@ -200,6 +200,16 @@ struct TwoDQuantGradientTests {
 /// 1e-4·lr of `after_adam_*` (W2: no rounding flip in this forward, see TwoDQuantReferenceTests).
 @Suite(.serialized, .enabled(if: TwoDQuantRef.available, "../shared 2DQuant reference or stress model not present"))
 struct DQCTrainerTests {
+    /// The named budgets: `default` is the fields' defaults, `official` the 2DQuant paper's (DOBI 32 patches, DQC 4000 × 16,
+    /// lr 1e-2, betas (0.9, 0.99)).
+    @Test func budgets() {
+        let d = DQCTrainer.Options(budget: .default), o = DQCTrainer.Options(budget: .official), plain = DQCTrainer.Options()
+        #expect([d.dobiPatches, d.iterations, d.batch] as [Int] == [plain.dobiPatches, plain.iterations, plain.batch] as [Int])
+        #expect([d.dobiPatches, d.iterations, d.batch] as [Int] == [4, 50, 2] as [Int])
+        #expect([o.dobiPatches, o.iterations, o.batch] as [Int] == [32, 4000, 16] as [Int])
+        #expect([o.lr, o.beta1, o.beta2, o.eps] == [1e-2, 0.9, 0.99, 1e-8] as [Double])
+    }
+
     @Test func oneStepOnTheReferenceBatch() throws {
         let ref = try SafeTensors.read(path: SharedData.path(TwoDQuantRef.file(2)))
         let weights = try ModelLoader.readStateDict(path: SharedData.path(TwoDQuantRef.model))

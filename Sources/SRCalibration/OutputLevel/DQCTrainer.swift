@@ -31,6 +31,16 @@ public enum DQCTrainer {
         public var rotation: RotationKind? = nil
         public var rotationLayers: Set<RotationPolicy.Layer> = RotationPolicy.defaultLayers
         public init() {}
+
+        /// The named budgets (`harmoq calibrate --method 2dquant --budget`): `default` (the fields' defaults: DOBI on 4
+        /// patches, DQC 50 iterations × batch 2, minutes on 2 cores) and `official` (the 2DQuant paper's and code's: DOBI
+        /// on 32 patches, DQC 4000 iterations × batch 16; lr 1e-2 in both).
+        public enum Budget: String, CaseIterable, Sendable { case `default`, official }
+
+        public init(budget: Budget) {
+            self.init()
+            if budget == .official { dobiPatches = 32; iterations = 4000; batch = 16 }
+        }
     }
 
     public struct Outcome: Sendable {
