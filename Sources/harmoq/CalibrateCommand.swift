@@ -85,7 +85,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Calibrate only the first N sites in execution order (the rest stay float; for quick tests).")
     var siteLimit: Int?
 
-    @Option(help: "2dquant: the budget preset: default (DOBI on 4 patches, DQC 50 iterations × batch 2: minutes on 2 cores) | official (the 2DQuant paper's: DOBI on 32 patches, DQC 4000 × 16: days on 2 cores). --dobi-patches, --dqc-iterations and --batch override it.")
+    @Option(help: "2dquant: the budget preset: default (DOBI on 4 patches, DQC 50 iterations × batch 2: minutes on 2 cores) | official (the 2DQuant paper's: DOBI on 32 patches, DQC 4000 × 16: 640× the default's DQC work). --dobi-patches, --dqc-iterations and --batch override it.")
     var budget: TwoDQuantBudgetOption = .default
 
     @Option(help: "2dquant: LR patches 64×64 of the DOBI batch (default 4, official 32; DOBI searches every value of every activation).")
