@@ -106,7 +106,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Also write a JSON report with the wall time and peak memory of this run.")
     var report: String?
 
-    @Flag(help: "Continue an interrupted run from its checkpoint <out>.partial (+ .json); every setting must be the same.")
+    @Flag(help: "Continue an interrupted run from its checkpoint <out>.partial (+ .json); every setting must be the same. With --method 2dquant: the DQC training state, written after every iteration (DOBI is not rerun); the result is byte-identical to an uninterrupted run.")
     var resume = false
 
     @Option(help: "Write the checkpoint <out>.partial (+ .json) after every N sites.")
@@ -266,10 +266,20 @@ extension Calibrate {
         o.rotationLayers = try CalibrationCLI.rotationLayers(rotateSites)
         let srcs = try data.resolve(command: "calibrate")
         let outcome: DQCTrainer.Outcome
+        let stop = StopRequest.shared
+        stop.install(notice: "stopping after the current DQC iteration (its state is kept in \(out).partial; rerun with --resume)")
+        let partial = out + ".partial"
         do {
-            outcome = try DQCTrainer.run(modelPath: model, sources: srcs, options: o, toolVersion: HarmoqVersion.string) { CalibrationCLI.stderr($0) }
+            outcome = try DQCTrainer.run(modelPath: model, sources: srcs, options: o, toolVersion: HarmoqVersion.string,
+                                         checkpointing: DQCCheckpointing(path: partial, resume: resume, shouldStop: { stop.received != nil })) {
+                CalibrationCLI.stderr($0)
+            }
+        } catch let e as DQCInterrupted {
+            CalibrationCLI.stderr("harmoq calibrate: " + e.description)
+            throw ExitCode(128 + (stop.received ?? SIGINT))
         } catch let e as QuantError { throw CLIError(e.description) }
         try outcome.qparams.write(to: out)
+        try? FileManager.default.removeItem(atPath: partial)
         CalibrationCLI.stderr(String(format: "wrote %@ (+ .json): %d sites, %.1f s", out, outcome.qparams.sites.count, outcome.seconds))
         if let report {
             var r = CalibrationReport(qparams: out, method: "2dquant", bits: bits, seconds: outcome.seconds,

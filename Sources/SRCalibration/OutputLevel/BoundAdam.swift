@@ -1,4 +1,5 @@
 import Foundation
+import HarmoQ
 
 /// Adam on a flat vector of Float32 parameters, written as PyTorch's single-tensor CPU path (`torch.optim.Adam`,
 /// `foreach=False`, no weight decay, not amsgrad) so that one step reproduces 2DQuant's `optimizer_bound.step()` bit
@@ -23,6 +24,23 @@ public struct BoundAdam: Sendable {
         self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         m = [Float](repeating: 0, count: count)
         v = [Float](repeating: 0, count: count)
+    }
+
+    /// The optimiser's state (a DQC checkpoint holds it so that `--resume` continues bit for bit).
+    public struct State: Codable, Sendable, Equatable {
+        public var step: Int
+        public var m: [Float]
+        public var v: [Float]
+    }
+
+    public var state: State { State(step: step, m: m, v: v) }
+
+    /// Continues from `s` (same parameter count).
+    public mutating func restore(_ s: State) throws {
+        guard s.m.count == m.count, s.v.count == v.count, s.step >= 0 else {
+            throw QuantError("DQC checkpoint: Adam state for \(s.m.count) parameters, this run has \(m.count)")
+        }
+        step = s.step; m = s.m; v = s.v
     }
 
     /// One step: params ← Adam(params, grads).

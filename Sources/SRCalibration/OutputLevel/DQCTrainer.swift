@@ -70,8 +70,11 @@ public enum DQCTrainer {
     }
 
     /// `weights`: the state dict of `modelPath` when the caller holds it already (nil = read from the file).
+    /// `checkpointing`: write the training state after every DQC iteration, resume from it (DOBI is then skipped), and
+    /// stop on request after an iteration (`DQCInterrupted`); the caller removes the file after writing the output.
     public static func run(modelPath: String, weights loaded: [String: Tensor]? = nil, sources: [String], options o: Options,
-                           toolVersion: String, log: ((String) -> Void)? = nil) throws -> Outcome {
+                           toolVersion: String, checkpointing: DQCCheckpointing? = nil,
+                           log: ((String) -> Void)? = nil) throws -> Outcome {
         let t0 = Date()
         guard o.iterations >= 0, o.batch >= 1, o.dobiPatches >= 1 else {
             throw QuantError("2dquant: iterations ≥ 0, batch ≥ 1 and DOBI patches ≥ 1 are required")
@@ -82,10 +85,30 @@ public enum DQCTrainer {
         let rotations = try o.rotation.map { try TwoDQuantRotations(model: engine, kind: $0, seed: o.seed, layers: o.rotationLayers) }
         // Stage 1: DOBI on the FP activations of the calibration batch.
         let calib = try CalibrationPatches.draw(count: o.dobiPatches, scale: engine.scale, seed: o.seed, sources: sources)
-        log?("2dquant: \(engine.architecture.rawValue) ×\(engine.scale), \(layout.count) quantizers, W\(o.bits)A\(o.bits); "
-             + "DOBI on \(o.dobiPatches) LR patches 64×64 (official: 32)")
-        let dobi = try TwoDQuantDOBI.calibrate(model: engine, inputs: calib.lr, bits: o.bits, rotations: rotations?.matrices ?? [:]) { log?($0) }
-        let set = try TwoDQuantSiteSet(layout: layout, bounds: dobi.mapValues { ($0.lower, $0.upper) }, bits: o.bits)
+        let settings = o.summary(model: ModelFingerprint.of(weights), sources: sources)
+        var resumed: DQCCheckpoint?
+        if let c = checkpointing, c.resume {
+            let cp = try DQCCheckpoint.read(path: c.path)
+            guard cp.settings == settings else {
+                throw QuantError("--resume: '\(c.path)' was written with other settings:\n  checkpoint: \(cp.settings)\n  this run:   \(settings)")
+            }
+            guard cp.bounds.count == 2 * layout.count, cp.iteration <= o.iterations, cp.losses.count == cp.iteration else {
+                throw QuantError("--resume: '\(c.path)' does not fit this model (\(cp.bounds.count) bounds, \(2 * layout.count) expected)")
+            }
+            resumed = cp
+            log?("2dquant: resuming after DQC iteration \(cp.iteration)/\(o.iterations) from \(c.path) (DOBI not rerun)")
+        }
+        let set: TwoDQuantSiteSet
+        if let cp = resumed {
+            var b: [String: (lower: Float, upper: Float)] = [:]
+            for (i, q) in layout.enumerated() { b[q.name] = (cp.bounds[2 * i], cp.bounds[2 * i + 1]) }
+            set = try TwoDQuantSiteSet(layout: layout, bounds: b, bits: o.bits)
+        } else {
+            log?("2dquant: \(engine.architecture.rawValue) ×\(engine.scale), \(layout.count) quantizers, W\(o.bits)A\(o.bits); "
+                 + "DOBI on \(o.dobiPatches) LR patches 64×64 (official: 32)")
+            let dobi = try TwoDQuantDOBI.calibrate(model: engine, inputs: calib.lr, bits: o.bits, rotations: rotations?.matrices ?? [:]) { log?($0) }
+            set = try TwoDQuantSiteSet(layout: layout, bounds: dobi.mapValues { ($0.lower, $0.upper) }, bits: o.bits)
+        }
         var notes = ["2DQuant (DOBI + DQC): DOBI on \(o.dobiPatches) LR patches (seed \(o.seed)); DQC \(o.iterations) iterations × batch "
                      + "\(o.batch), Adam lr \(o.lr) betas (\(o.beta1), \(o.beta2)) eps \(o.eps); loss l_pix + \(o.featureWeight)·Σ l_feat "
                      + "with the official normalisation quirks; official: 32 DOBI patches, 4000 × 16 on DF2K"]
@@ -98,7 +121,15 @@ public enum DQCTrainer {
         let pool = o.iterations == 0 ? nil
             : try CalibrationPatches.draw(count: o.iterations * o.batch, scale: engine.scale, seed: o.seed &+ 0x2d0, sources: sources)
         var rng = SplitMix64(seed: o.seed &+ 0xa06)
-        let (losses, trainNotes) = try train(engine: engine, weights: studentWeights, set: set, options: o, rotations: rotations, log: log) { it in
+        let progress: DQCProgress? = checkpointing.map { c in
+            DQCProgress(resume: resumed) { done, adam, losses, notes in
+                try DQCCheckpoint(settings: settings, iteration: done, bounds: set.flatBounds, adam: adam, losses: losses, notes: notes)
+                    .write(to: c.path)
+                if done < o.iterations, let stop = c.shouldStop, stop() { throw DQCInterrupted(iteration: done, path: c.path) }
+            }
+        }
+        let (losses, trainNotes) = try train(engine: engine, weights: studentWeights, set: set, options: o, rotations: rotations,
+                                             progress: progress, log: log) { it in
             (0..<o.batch).map { b -> Tensor in
                 let t = pool!.lr[it * o.batch + b]
                 return o.augment ? augment(t, &rng) : t
@@ -123,8 +154,10 @@ public enum DQCTrainer {
     /// DQC proper: `options.iterations` Adam steps on the bounds of `set` (installed in place), batch `nextBatch(i)` for
     /// iteration i, teacher = `engine` in FP (no hook). Returns l_total per iteration (before its step) and notes.
     /// With `rotations` the student (built from `weights`, which then hold W·R at the rotated sites) quantizes x·R there.
+    /// `progress`: continue from a checkpoint (its iterations' batches are drawn and dropped, so `nextBatch`'s random
+    /// augmentation stays in step) and report the state after every iteration.
     public static func train(engine: any SRModel, weights: [String: Tensor], set: TwoDQuantSiteSet, options o: Options,
-                             rotations: TwoDQuantRotations? = nil, log: ((String) -> Void)? = nil,
+                             rotations: TwoDQuantRotations? = nil, progress: DQCProgress? = nil, log: ((String) -> Void)? = nil,
                              nextBatch: (Int) throws -> [Tensor]) throws -> (losses: [Double], notes: [String]) {
         let quantizers = rotations.map { $0.wrapping(set.siteQuantizers) } ?? set.siteQuantizers
         let stages = TwoDQuantLayout.featureStages(of: engine)
@@ -152,8 +185,14 @@ public enum DQCTrainer {
         let loss = DQCLoss(pixelWeight: o.pixelWeight, featureWeight: featureWeight)
         var adam = BoundAdam(count: 2 * set.layout.count, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps)
         var losses: [Double] = []
+        var start = 0
+        if let cp = progress?.resume {
+            try adam.restore(cp.adam)
+            losses = cp.losses; notes = cp.notes; start = cp.iteration
+            for it in 0..<start { _ = try nextBatch(it) }
+        }
         engine.hook = nil
-        for it in 0..<o.iterations {
+        for it in start..<o.iterations {
             let batch = try nextBatch(it)
             let teacher = try TwoDQuantLayout.forward(model: engine, inputs: batch, featureStages: featureWeight > 0 ? stages : [])
             set.zeroGradients()
@@ -194,7 +233,18 @@ public enum DQCTrainer {
             if kept > 0 { notes.append("iteration \(it + 1): \(kept) crossed bound pairs kept at their previous values") }
             try set.setFlatBounds(p)
             log?(String(format: "2dquant DQC iteration %d/%d: l_total %.6e", it + 1, o.iterations, losses.last!))
+            try progress?.after(it + 1, adam.state, losses, notes)
         }
         return (losses, notes)
+    }
+}
+
+/// A DQC run's checkpoint hooks (`DQCTrainer.train`): the state to continue from, and a callback after every iteration
+/// with (iterations done, Adam state, losses, notes) — it writes the checkpoint and may throw to stop.
+public struct DQCProgress {
+    public var resume: DQCCheckpoint?
+    public var after: (Int, BoundAdam.State, [Double], [String]) throws -> Void
+    public init(resume: DQCCheckpoint?, after: @escaping (Int, BoundAdam.State, [Double], [String]) throws -> Void) {
+        self.resume = resume; self.after = after
     }
 }
