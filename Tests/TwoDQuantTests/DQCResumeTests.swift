@@ -49,4 +49,23 @@ struct DQCResumeTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: a)) == Data(contentsOf: URL(fileURLWithPath: b)))
         #expect(try Data(contentsOf: URL(fileURLWithPath: a + ".json")) == Data(contentsOf: URL(fileURLWithPath: b + ".json")))
     }
+
+    /// A non-finite loss stops DQC with an error naming the iteration (the official code would carry NaN bounds on; before,
+    /// this trainer appended it and went on).
+    @Test func nonFiniteLossStopsNamingTheIteration() throws {
+        let weights = try ModelLoader.readStateDict(path: SharedData.path("models/dat-light-x2.safetensors"))
+        let engine = try ModelLoader.build(weights: weights, options: .init(splitQKV: true))
+        let layout = try TwoDQuantLayout.quantizers(of: engine)
+        let set = try TwoDQuantSiteSet(layout: layout, bounds: Dictionary(uniqueKeysWithValues: layout.map { ($0.name, (Float(-1), Float(1))) }), bits: 4)
+        var o = DQCTrainer.Options()
+        o.iterations = 1; o.augment = false
+        // The student's upsampling conv weights at Float's largest finite value: its sums overflow, the FP teacher's do not.
+        var student = weights
+        let up = try #require(student["upsample.0.weight"])
+        student["upsample.0.weight"] = Tensor(shape: up.shape, data: [Float](repeating: .greatestFiniteMagnitude, count: up.count))
+        let input = Tensor(shape: [1, 3, 16, 16], data: [Float](repeating: 0.5, count: 3 * 16 * 16))
+        #expect { _ = try DQCTrainer.train(engine: engine, weights: student, set: set, options: o) { _ in [input] } } throws: { e in
+            "\(e)".contains("non-finite loss") && "\(e)".contains("iteration 1")
+        }
+    }
 }

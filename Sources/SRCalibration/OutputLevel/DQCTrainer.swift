@@ -63,6 +63,11 @@ public enum DQCTrainer {
         return Tensor(shape: t.shape, data: out)
     }
 
+    /// Throws when DQC's loss at iteration `it` (0-based) is not finite (nothing is written).
+    static func finite(_ loss: Double, _ it: Int) throws {
+        guard loss.isFinite else { throw QuantError("2dquant DQC: non-finite loss (\(loss)) at iteration \(it + 1); nothing written") }
+    }
+
     /// The student: a backward-capable model with the site set's quantizers.
     enum Student {
         case swinIR(SwinIRLightBackward, featureBlocks: [Int])
@@ -202,6 +207,7 @@ public enum DQCTrainer {
                 let r = loss.evaluate(outQ: tapes.map(\.output.data), outF: teacher.outputs,
                                       featQ: featureWeight > 0 ? featureBlocks.map { k in tapes.map { $0.blockOutputs[k] } } : [],
                                       featF: teacher.features)
+                try finite(r.terms.total, it)
                 losses.append(r.terms.total)
                 for (b, t) in tapes.enumerated() {
                     var extra: [Int: [Float]] = [:]
@@ -214,12 +220,18 @@ public enum DQCTrainer {
                 let r = loss.evaluate(outQ: tapes.map(\.output.data), outF: teacher.outputs,
                                       featQ: featureWeight > 0 ? featureBlocks.map { k in tapes.map { $0.blockOutputs[k] } } : [],
                                       featF: teacher.features)
+                try finite(r.terms.total, it)
                 losses.append(r.terms.total)
                 for (b, t) in tapes.enumerated() {
                     var extra: [Int: [Float]] = [:]
                     if featureWeight > 0 { for (k, i) in featureBlocks.enumerated() { extra[i] = r.gradFeatures[k][b].map(Float.init) } }
                     _ = m.backward(t, gradOutput: Tensor(shape: t.output.shape, data: r.gradOutput[b].map(Float.init)), gradBlockOutputs: extra)
                 }
+            }
+            let g = set.flatGradients64
+            if let i = g.firstIndex(where: { !$0.isFinite }) {
+                throw QuantError("2dquant DQC: non-finite gradient (\(g[i])) of the \(i % 2 == 0 ? "lower" : "upper") bound of "
+                                 + "quantizer \(set.layout[i / 2].name) at iteration \(it + 1); nothing written")
             }
             var p = set.flatBounds
             let before = p
