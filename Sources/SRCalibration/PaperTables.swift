@@ -94,7 +94,13 @@ public enum PaperTables {
         public var command: String
         public var spec: Spec
         public var cells: [Cell]
-        public init(command: String, spec: Spec, cells: [Cell]) { self.command = command; self.spec = spec; self.cells = cells }
+        /// True when each cell's peak memory was measured after returning freed heap (`ProcessMemory.trimAndResetPeak`,
+        /// since 2026-12-03); nil in older files, whose peaks include heap kept from earlier cells. Not a setting: a run
+        /// resumed or reused across it is the same run.
+        public var peakAfterTrim: Bool? = nil
+        public init(command: String, spec: Spec, cells: [Cell], peakAfterTrim: Bool? = nil) {
+            self.command = command; self.spec = spec; self.cells = cells; self.peakAfterTrim = peakAfterTrim
+        }
     }
 
     /// The row of `method`'s plan after the refinement `mode` ("block", "model", "block+model").
@@ -296,8 +302,9 @@ public enum PaperTables {
         }
     }
 
-    /// Markdown with one section per table; columns = set × scale.
-    public static func markdown(_ cells: [Cell], spec: Spec, command: String) -> String {
+    /// Markdown with one section per table; columns = set × scale. `peakAfterTrim`: how the peak column was measured
+    /// (`Document.peakAfterTrim`; this binary's runs: true).
+    public static func markdown(_ cells: [Cell], spec: Spec, command: String, peakAfterTrim: Bool = true) -> String {
         // A preset with flags overriding part of it is reported as a custom run (what ran is listed below).
         let preset: Spec? = spec.label == Spec.quick.label ? .quick : spec.label == Spec.full.label ? .full : nil
         let kind = preset.map { $0 == spec ? spec.label : "custom" } ?? spec.label
@@ -322,7 +329,9 @@ public enum PaperTables {
             s += "`2dquant` = the official 2DQuant (DOBI on \(o.dobiPatches) patches, then DQC: \(spec.dqcIterations ?? o.iterations) Adam iterations × batch \(o.batch), lr \(o.lr), pixel + \(o.featureWeight)·feature loss; official budget 4000 × 16; docs/2dquant.md), "
         }
         s += "\(spec.iterations) ABR iterations per linear site (paper: 3000). All sites (72 linear + 108 attention operands) quantized; "
-        s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss keeping the best bounds, affine per-tensor activation grid), `harmoq-literal` = formulas as printed (symmetric activation grid). Calib. peak MiB = process peak RSS during that calibration, freed heap returned to the system at its start (`malloc_trim`; the model, the sets and the run's buffers included). "
+        s += "inputs from the quantized prefix. PSNR/SSIM on Y, border = scale. `harmoq` = corrected variant (exact SRC minimiser, per-channel HSO, ABR on the deployment loss keeping the best bounds, affine per-tensor activation grid), `harmoq-literal` = formulas as printed (symmetric activation grid). " + (peakAfterTrim
+            ? "Calib. peak MiB = process peak RSS during that calibration, freed heap returned to the system at its start (`malloc_trim`; the model, the sets and the run's buffers included). "
+            : "Calib. peak MiB = process peak RSS during that calibration (model and evaluation buffers included). ")
         s += "These are our measurements on DAT-light; the paper's tables are on SwinIR-light and HAT-S and are not reproduced here.\n"
         let cols = Array(Set(cells.map { "\($0.set) ×\($0.scale)" })).sorted()
         let titles = ["1": "Table 1 — methods × bit widths", "2": "Table 2 — SRC/HSO/ABR ablation (corrected variant)",

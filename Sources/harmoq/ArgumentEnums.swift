@@ -10,6 +10,7 @@ import SREngine
 extension GradientMode: ExpressibleByArgument {}
 extension ProjectionKind: ExpressibleByArgument {}
 extension ProjectionAxis: ExpressibleByArgument {}
+extension DQCTrainer.Options.Budget: ExpressibleByArgument {}
 extension QuantScheme: ExpressibleByArgument {}
 extension ZeroPoint: ExpressibleByArgument {}
 extension FakeQuantGradient: ExpressibleByArgument {}
@@ -50,10 +51,4 @@ enum RotateOption: String, CaseIterable, ExpressibleByArgument, Sendable {
     /// `learned`: `calibrate --rotate` only (Hadamard start, learned by the block refinement).
     case none, hadamard, random, learned
     var kind: RotationKind? { self == .none ? nil : RotationKind(rawValue: rawValue) }
-}
-
-/// `calibrate --method 2dquant --budget` (`DQCTrainer.Options.Budget`).
-enum TwoDQuantBudgetOption: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case `default`, official
-    var budget: DQCTrainer.Options.Budget { self == .official ? .official : .default }
 }

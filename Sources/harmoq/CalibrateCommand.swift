@@ -86,7 +86,7 @@ struct Calibrate: ParsableCommand {
     var siteLimit: Int?
 
     @Option(help: "2dquant: the budget preset: default (DOBI on 4 patches, DQC 50 iterations × batch 2: minutes on 2 cores) | official (the 2DQuant paper's: DOBI on 32 patches, DQC 4000 × 16: 640× the default's DQC work). --dobi-patches, --dqc-iterations and --batch override it.")
-    var budget: TwoDQuantBudgetOption = .default
+    var budget: DQCTrainer.Options.Budget = .default
 
     @Option(help: "2dquant: LR patches 64×64 of the DOBI batch (default 4, official 32; DOBI searches every value of every activation).")
     var dobiPatches: Int?
@@ -257,7 +257,7 @@ extension Calibrate {
     func runTwoDQuant() throws {
         let (wb, ab) = try CalibrationCLI.parseBits(bits)
         guard wb == ab, wb <= 16 else { throw CLIError("--method 2dquant quantizes weights and activations with the same bits (w4a4, w3a3, w2a2), got \(bits)") }
-        var o = DQCTrainer.Options(budget: budget.budget)
+        var o = DQCTrainer.Options(budget: budget)
         o.bits = wb; o.lr = lr; o.seed = seed
         if let dobiPatches { o.dobiPatches = dobiPatches }
         if let dqcIterations { o.iterations = dqcIterations }

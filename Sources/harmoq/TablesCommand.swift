@@ -88,6 +88,12 @@ struct Tables: ParsableCommand {
     @Flag(help: "Continue an interrupted run from <out>.partial.json (written after every cell): its cells are kept and only the missing ones are computed. Every setting must be the same.")
     var resume = false
 
+    /// A tables JSON (`PaperTables.Document`) at `path`; an unreadable one throws "<what> '<path>': <error>".
+    func readDocument(_ path: String, _ what: String) throws -> PaperTables.Document {
+        do { return try JSONDecoder().decode(PaperTables.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path))) }
+        catch { throw CLIError("\(what) '\(path)': \(error)") }
+    }
+
     func run() throws {
         if let path = evaluate {
             let sets = quick ? ["Set5"] : ["Set5", "Set14"]
@@ -98,10 +104,8 @@ struct Tables: ParsableCommand {
         }
         typealias Doc = PaperTables.Document
         if let render {
-            let doc: Doc
-            do { doc = try JSONDecoder().decode(Doc.self, from: Data(contentsOf: URL(fileURLWithPath: render))) }
-            catch { throw CLIError("--render: cannot read tables JSON '\(render)': \(error)") }
-            let md = PaperTables.markdown(doc.cells, spec: doc.spec, command: doc.command)
+            let doc = try readDocument(render, "--render: cannot read tables JSON")
+            let md = PaperTables.markdown(doc.cells, spec: doc.spec, command: doc.command, peakAfterTrim: doc.peakAfterTrim ?? false)
                 + "\n_This Markdown was re-rendered from `\((render as NSString).lastPathComponent)` by `harmoq tables --render`; the numbers are those of the run above._\n"
             try AtomicFile.write(md, to: out + ".md")
             if let svg { try ChartFiles.write(PaperCharts.psnrVsBits(doc.cells) + PaperCharts.o1Asymmetry(doc.cells), to: svg) }
@@ -182,32 +186,33 @@ struct Tables: ParsableCommand {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let partial = out + ".partial.json"
         var done: [PaperTables.Cell] = []
+        // Whether every cell's peak was measured after returning freed heap: false once a kept or reused cell comes from a
+        // file written before that (`Document.peakAfterTrim`).
+        var peakAfterTrim = true
         if resume {
-            let doc: Doc
-            do { doc = try JSONDecoder().decode(Doc.self, from: Data(contentsOf: URL(fileURLWithPath: partial))) }
-            catch { throw CLIError("--resume: cannot read the checkpoint '\(partial)' of an interrupted run: \(error)") }
+            let doc = try readDocument(partial, "--resume: cannot read the checkpoint of an interrupted run")
             guard doc.spec == spec else {
                 throw CLIError("--resume: '\(partial)' was written by `\(doc.command)`, whose settings differ from this command's; rerun that command with --resume, or delete the checkpoint")
             }
             done = doc.cells
+            if !doc.cells.isEmpty { peakAfterTrim = peakAfterTrim && doc.peakAfterTrim == true }
             CalibrationCLI.stderr("harmoq tables: resuming from \(partial) (\(done.count) cells kept)")
         }
         for path in reuse {
-            let doc: Doc
-            do { doc = try JSONDecoder().decode(Doc.self, from: Data(contentsOf: URL(fileURLWithPath: path))) }
-            catch { throw CLIError("--reuse: cannot read the tables JSON '\(path)': \(error)") }
+            let doc = try readDocument(path, "--reuse: cannot read the tables JSON")
             let d = PaperTables.differences(doc.spec, spec)
             guard d.isEmpty else { throw CLIError("--reuse: '\(path)' (`\(doc.command)`) was made with other settings: \(d.joined(separator: "; "))") }
             let new = doc.cells.filter { c in !done.contains { $0.table == c.table && $0.row == c.row && $0.bits == c.bits && $0.scale == c.scale && $0.set == c.set } }
             done += new
+            if !new.isEmpty { peakAfterTrim = peakAfterTrim && doc.peakAfterTrim == true }
             CalibrationCLI.stderr("harmoq tables: \(new.count) cells of \(path) can be reused")
         }
         let cells = try PaperTables.run(spec: spec, shared: shared, done: done, onCell: { cells in
-            try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: partial)
+            try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells, peakAfterTrim: peakAfterTrim)), to: partial)
         }) { CalibrationCLI.stderr($0) }
-        let md = PaperTables.markdown(cells, spec: spec, command: command)
+        let md = PaperTables.markdown(cells, spec: spec, command: command, peakAfterTrim: peakAfterTrim)
         try AtomicFile.write(md, to: out + ".md")
-        try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells)), to: out + ".json")
+        try AtomicFile.write(try enc.encode(Doc(command: command, spec: spec, cells: cells, peakAfterTrim: peakAfterTrim)), to: out + ".json")
         try? FileManager.default.removeItem(atPath: partial)
         CalibrationCLI.stderr("wrote \(out).md and \(out).json (\(cells.count) cells)")
         if let svg { try ChartFiles.write(PaperCharts.psnrVsBits(cells) + PaperCharts.o1Asymmetry(cells), to: svg) }

@@ -53,6 +53,20 @@ struct TablesMarkdownTests {
         #expect(md.contains("DQC: 7 Adam iterations"))
     }
 
+    /// The peak column says how it was measured: files written before the heap trim (no `peakAfterTrim`) re-render with
+    /// the old wording, new runs with the trim named.
+    @Test func peakColumnWordingFollowsTheFile() throws {
+        let old = "Calib. peak MiB = process peak RSS during that calibration (model and evaluation buffers included)."
+        let new = "freed heap returned to the system at its start (`malloc_trim`"
+        let before = PaperTables.markdown([], spec: .quick, command: "harmoq tables", peakAfterTrim: false)
+        #expect(before.contains(old) && !before.contains(new))
+        let after = PaperTables.markdown([], spec: .quick, command: "harmoq tables")
+        #expect(after.contains(new) && !after.contains(old))
+        let json = try JSONEncoder().encode(PaperTables.Document(command: "c", spec: .quick, cells: []))
+        #expect(!String(decoding: json, as: UTF8.self).contains("peakAfterTrim"))
+        #expect(try JSONDecoder().decode(PaperTables.Document.self, from: json).peakAfterTrim == nil)
+    }
+
     @Test func rotatedRowsHeader() {
         var spec = PaperTables.Spec.quick
         #expect(!PaperTables.markdown([], spec: spec, command: "harmoq tables").contains("rotation\" ="))

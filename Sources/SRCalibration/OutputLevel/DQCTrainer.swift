@@ -90,7 +90,8 @@ public enum DQCTrainer {
         let rotations = try o.rotation.map { try TwoDQuantRotations(model: engine, kind: $0, seed: o.seed, layers: o.rotationLayers) }
         // Stage 1: DOBI on the FP activations of the calibration batch.
         let calib = try CalibrationPatches.draw(count: o.dobiPatches, scale: engine.scale, seed: o.seed, sources: sources)
-        let settings = o.summary(model: ModelFingerprint.of(weights), sources: sources)
+        let fingerprint = ModelFingerprint.of(weights)
+        let settings = o.summary(model: fingerprint, sources: sources)
         var resumed: DQCCheckpoint?
         if let c = checkpointing, c.resume {
             let cp = try DQCCheckpoint.read(path: c.path)
@@ -151,7 +152,7 @@ public enum DQCTrainer {
             qp.rotation = o.rotation
             for i in qp.sites.indices { qp.sites[i].rotation = r.sites[qp.sites[i].name]?.record }
         }
-        qp.modelFingerprint = ModelFingerprint.of(weights)
+        qp.modelFingerprint = fingerprint
         qp.toolVersion = toolVersion
         return Outcome(qparams: qp, losses: losses, seconds: Date().timeIntervalSince(t0))
     }
