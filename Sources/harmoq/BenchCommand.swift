@@ -155,27 +155,29 @@ struct Bench: ParsableCommand {
         print("Integer execution bench: \(net.architecture.rawValue) x\(net.scale), \(images.count) images from \(set), "
               + "median of \(repeats) repeats (after 1 warm-up), \(Parallel.threads) threads (\(cpus) CPUs), int kernel \(IntegerGEMM.ISA.best)")
         print("latency (s, per-image medians; set = sum of medians; ×FP32 = FP32 time / this time):")
+        // Column width: 20, or the configuration's name + 2 when longer (two plans of one width are named by their files).
+        let columnWidths = configs.map { Swift.max(20, $0.name.count + 2) }
         var header = "  image       size     "
-        for c in configs { header += c.name.padding(toLength: 20, withPad: " ", startingAt: 0) }
+        for (ci, c) in configs.enumerated() { header += c.name.padding(toLength: columnWidths[ci], withPad: " ", startingAt: 0) }
         print(header)
         for (i, img) in images.enumerated() {
             let dims = img.image.shape.count == 4 ? "\(img.image.shape[3])x\(img.image.shape[2])" : "?"
             var line = "  " + img.name.padding(toLength: 12, withPad: " ", startingAt: 0) + dims.padding(toLength: 9, withPad: " ", startingAt: 0)
             for ci in configs.indices {
-                line += String(format: "%.3f (%.2f×)", medians[ci][i], medians[0][i] / medians[ci][i]).padding(toLength: 20, withPad: " ", startingAt: 0)
+                line += String(format: "%.3f (%.2f×)", medians[ci][i], medians[0][i] / medians[ci][i]).padding(toLength: columnWidths[ci], withPad: " ", startingAt: 0)
             }
             print(line)
         }
         var setLine = "  set                  "
-        for ci in configs.indices { setLine += String(format: "%.3f (%.2f×)", totals[ci], totals[0] / totals[ci]).padding(toLength: 20, withPad: " ", startingAt: 0) }
+        for ci in configs.indices { setLine += String(format: "%.3f (%.2f×)", totals[ci], totals[0] / totals[ci]).padding(toLength: columnWidths[ci], withPad: " ", startingAt: 0) }
         print(setLine)
         var cpuLine = "  set CPU s            "
-        for ci in configs.indices { cpuLine += String(format: "%.3f (%.2f×)", cpuTotals[ci], cpuTotals[0] / cpuTotals[ci]).padding(toLength: 20, withPad: " ", startingAt: 0) }
+        for ci in configs.indices { cpuLine += String(format: "%.3f (%.2f×)", cpuTotals[ci], cpuTotals[0] / cpuTotals[ci]).padding(toLength: columnWidths[ci], withPad: " ", startingAt: 0) }
         print(cpuLine)
         print("peak resident memory of one pass over the set (VmHWM after reset; working set = peak − RSS before the pass; ×FP32 = FP32 / this):")
         for (ci, c) in configs.enumerated() {
             guard let p = peaks[ci], let fp = peaks[0] else { print("  \(c.name): unavailable (/proc/self/clear_refs or VmHWM)"); continue }
-            print("  " + c.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print("  " + c.name.padding(toLength: Swift.max(20, c.name.count + 2), withPad: " ", startingAt: 0)
                   + String(format: "peak %.1f MB (%.2f×)   working set %.1f MB (%.2f×)", Double(p.peak) / 1e6, Double(fp.peak) / Double(p.peak),
                            Double(p.peak - p.before) / 1e6, Double(fp.peak - fp.before) / Double(max(1, p.peak - p.before))))
         }
