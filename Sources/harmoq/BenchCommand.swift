@@ -177,7 +177,7 @@ struct Bench: ParsableCommand {
         print("peak resident memory of one pass over the set (VmHWM after reset; working set = peak − RSS before the pass; ×FP32 = FP32 / this):")
         for (ci, c) in configs.enumerated() {
             guard let p = peaks[ci], let fp = peaks[0] else { print("  \(c.name): unavailable (/proc/self/clear_refs or VmHWM)"); continue }
-            print("  " + c.name.padding(toLength: Swift.max(20, c.name.count + 2), withPad: " ", startingAt: 0)
+            print("  " + c.name.padding(toLength: columnWidths[ci], withPad: " ", startingAt: 0)
                   + String(format: "peak %.1f MB (%.2f×)   working set %.1f MB (%.2f×)", Double(p.peak) / 1e6, Double(fp.peak) / Double(p.peak),
                            Double(p.peak - p.before) / 1e6, Double(fp.peak - fp.before) / Double(max(1, p.peak - p.before))))
         }

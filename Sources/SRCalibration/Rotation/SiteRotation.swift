@@ -99,23 +99,24 @@ public final class OnlineRotation: @unchecked Sendable {
     /// block's product stays in cache until it is copied back (192 × 120 floats = 90 KiB at the largest order).
     public static let blockRows = 192
 
-    /// values (rows × order, row-major) ← values · R, in place: row blocks in parallel, each multiplied into a
-    /// per-block scratch buffer and copied back while it is in cache (no whole-buffer temporary).
+    /// values (rows × order, row-major) ← values · R, in place: row blocks (in parallel chunks), each multiplied into
+    /// a block-sized scratch buffer (one per chunk) and copied back while it is in cache (no whole-buffer temporary).
     public func apply(_ values: UnsafeMutableBufferPointer<Float>, rows: Int, parallel: Bool = true) {
         precondition(values.count == rows * order)
         guard rows > 0 else { return }
         let n = order, base = values.baseAddress!, per = OnlineRotation.blockRows
         let blocks = (rows + per - 1) / per
-        let body: (Int) -> Void = { b in
-            let lo = b * per, m = Swift.min(per, rows - lo)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: m * n) { t in
-                GEMM.multiply(m: m, a: UnsafePointer(base + lo * n), lda: n, packed: self.packed,
-                              c: t.baseAddress!, ldc: n, parallel: false)
-                (base + lo * n).update(from: t.baseAddress!, count: m * n)
+        let chunk: (Range<Int>) -> Void = { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.min(per, rows) * n) { t in
+                for b in range {
+                    let lo = b * per, m = Swift.min(per, rows - lo)
+                    GEMM.multiply(m: m, a: UnsafePointer(base + lo * n), lda: n, packed: self.packed,
+                                  c: t.baseAddress!, ldc: n, parallel: false)
+                    (base + lo * n).update(from: t.baseAddress!, count: m * n)
+                }
             }
         }
-        if parallel { Parallel.ranges(blocks, minPerChunk: 1) { r in for b in r { body(b) } } }
-        else { for b in 0..<blocks { body(b) } }
+        if parallel { Parallel.ranges(blocks, minPerChunk: 1, chunk) } else { chunk(0..<blocks) }
     }
 
     /// The previous whole-buffer form of `apply` (one GEMM into a temporary array, then a copy): the reference the

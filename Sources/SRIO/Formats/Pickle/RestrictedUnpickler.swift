@@ -37,10 +37,11 @@ public struct RestrictedUnpickler {
             let v = try u.run()
             // Checkpoints never contain a container that contains itself; such a pickle (e.g. a list appended
             // to itself through the memo) is refused, and its boxes are emptied so the cycle does not leak.
-            // Every container built is checked, not only those reachable from the result: a cyclic list popped
-            // off the stack before STOP is unreachable but still alive (libFuzzer + LSan found that one too).
+            // Every container built is checked (every list and dict the unpickler makes is recorded, so this covers
+            // the result's), not only those reachable from the result: a cyclic list popped off the stack before
+            // STOP is unreachable but still alive (libFuzzer + LSan found that one too).
             let built = u.lists.map { PickleValue.list($0) } + u.dicts.map { PickleValue.dict($0) }
-            if containsCycle(.tuple([v] + built)) {
+            if containsCycle(.tuple(built)) {
                 throw u.fail("a list or dict contains itself (cyclic structure is not allowed)")
             }
             return v
